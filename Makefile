@@ -1,0 +1,46 @@
+# suppression-ledger — every target a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+NODE_HEADERS := $(wildcard /usr/include/node/node.h)
+# better-sqlite3 builds from source where no prebuilt binary can be downloaded: point node-gyp at the
+# headers the machine's Node ships.
+ifneq ($(NODE_HEADERS),)
+export npm_config_nodedir ?= /usr
+endif
+
+.PHONY: help install build run test test-unit lint typecheck format clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: node_modules/.installed ## install the npm packages (builds better-sqlite3 from source if needed)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	node -e "require('better-sqlite3')(':memory:').close()"
+	touch $@
+
+build: install ## compile TypeScript to dist/
+	npm run -s build
+
+run: build ## run the ledger on the embedded log (PORT, LEDGER_DATA_DIR from the environment)
+	node dist/services/cli/main.js start
+
+test: build ## typecheck, lint, then every test suite (unit, integration, end-to-end)
+	npm run -s typecheck
+	npm run -s lint
+	npx jest --ci
+
+test-unit: install ## the fast unit tests only
+	npx jest --selectProjects unit
+
+typecheck: install ## tsc over sources and tests
+	npm run -s typecheck
+
+lint: install ## eslint (type-checked rules)
+	npm run -s lint
+
+format: install ## prettier --write
+	npm run -s format
+
+clean: ## remove build output and the default data directory
+	rm -rf dist data .tmp

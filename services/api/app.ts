@@ -1,0 +1,222 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { auditPhone } from '../audit/index.js';
+import { LedgerError, parsePhone, type E164, type LedgerEvent, type Position } from '../ledger/index.js';
+import type { Ledger } from '../runtime/index.js';
+import { installErrorHandling } from './errors.js';
+import {
+  AuditQuery,
+  AuditReply,
+  BatchBody,
+  BatchReply,
+  CheckQuery,
+  CheckReply,
+  ErrorBody,
+  InboundBody,
+  InboundReply,
+  PhoneParams,
+  RecordBody,
+  RecordReply,
+  ViewsReply,
+} from './schemas.js';
+
+export interface AppOptions {
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const errors = { 400: { $ref: 'Error#' }, 413: { $ref: 'Error#' } } as const;
+
+/** The HTTP surface as a function of the ledger's ports; `server.ts` owns listening and signals. */
+export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config, log, gate, intake, metrics } = ledger;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.bodyLimitBytes,
+    // A log line per check would cost more than the check; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app);
+  app.addSchema(ErrorBody);
+  // JSON only: a text/plain body is the caller's mistake, answered 415 rather than a schema error.
+  app.removeContentTypeParser('text/plain');
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'suppression-ledger',
+        description: 'Every opt-out on one immutable log; every sender checks before every send.',
+        version: '0.1.0',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const phoneOf = (raw: string): E164 => parsePhone(raw, config.defaultRegion);
+  const brandOf = (brand: string | undefined): string => brand ?? config.directory.defaultBrand;
+  const positionOf = (token: string | undefined): Position | undefined =>
+    token === undefined ? undefined : log.parseToken(token);
+
+  app.post(
+    '/v1/events',
+    { schema: { summary: 'Record an opt-out or opt-in from any source', body: RecordBody, response: { 200: RecordReply, 201: RecordReply, 409: { $ref: 'Error#' }, ...errors } } },
+    async (request, reply) => {
+      const body = request.body;
+      const appended = await intake.record({
+        type: body.type,
+        phone: phoneOf(body.phone),
+        brand: brandOf(body.brand),
+        ...(body.program !== undefined && { program: body.program }),
+        ...(body.scope !== undefined && { scope: body.scope }),
+        source: body.source,
+        ...(body.sourceSystem !== undefined && { sourceSystem: body.sourceSystem }),
+        ...(body.channel !== undefined && { channel: body.channel }),
+        ...(body.occurredAt !== undefined && { occurredAt: Date.parse(body.occurredAt) }),
+        ...(body.eventId !== undefined && { eventId: body.eventId }),
+        ...(body.evidence !== undefined && { evidence: body.evidence }),
+      });
+      return reply.code(appended.duplicate ? 200 : 201).send({
+        eventId: appended.event.eventId,
+        phone: appended.event.phone,
+        position: log.token(appended.position),
+        recordedAt: iso(appended.event.recordedAt) ?? '',
+        duplicate: appended.duplicate,
+      });
+    },
+  );
+
+  app.post(
+    '/v1/inbound/sms',
+    { schema: { summary: 'A reply from a phone, from any SMS provider', body: InboundBody, response: { 200: InboundReply, ...errors } } },
+    async (request) => {
+      const body = request.body;
+      const result = await intake.inbound({
+        from: body.from,
+        to: body.to,
+        body: body.body,
+        ...(body.messageId !== undefined && { messageId: body.messageId }),
+        ...(body.receivedAt !== undefined && { receivedAt: Date.parse(body.receivedAt) }),
+        ...(body.brand !== undefined && { brand: body.brand }),
+        ...(body.program !== undefined && { program: body.program }),
+      });
+      const consent = result.appended.find((a) => a.event.type !== 'ConfirmationSent');
+      return {
+        intent: result.classification.intent,
+        eventId: consent?.event.eventId ?? null,
+        position: consent === undefined ? null : log.token(consent.position),
+        reply: result.reply,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/suppressions/:phone',
+    { schema: { summary: 'May I send to this number?', params: PhoneParams, querystring: CheckQuery, response: { 200: CheckReply, ...errors } } },
+    async (request) => {
+      const phone = phoneOf(request.params.phone);
+      const { brand, program, minPosition } = request.query;
+      const min = positionOf(minPosition);
+      const started = process.hrtime.bigint();
+      const result = await gate.check(phone, {
+        brand: brandOf(brand),
+        ...(program !== undefined && { program }),
+        ...(min !== undefined && { minPosition: min }),
+      });
+      metrics.observeCheck('single', Number(process.hrtime.bigint() - started) / 1e9);
+      return { ...result, since: iso(result.since), asOf: log.token(result.asOf) };
+    },
+  );
+
+  app.post(
+    '/v1/suppressions/check',
+    { schema: { summary: 'Check many numbers at once', body: BatchBody, response: { 200: BatchReply, ...errors } } },
+    async (request) => {
+      const { phones, program, minPosition } = request.body;
+      if (phones.length > config.batchCheckMax) {
+        throw new LedgerError('invalid_request', `phones has ${phones.length} items; at most ${config.batchCheckMax} per request`);
+      }
+      const min = positionOf(minPosition);
+      const started = process.hrtime.bigint();
+      // Invalid numbers get their own error in place; the rest are answered against one view state.
+      const parsed = phones.map((raw) => {
+        try {
+          return phoneOf(raw);
+        } catch (error) {
+          return error instanceof LedgerError ? error : new LedgerError('invalid_phone', String(error));
+        }
+      });
+      const valid = parsed.filter((p): p is E164 => typeof p === 'string');
+      const answers = await gate.checkMany(valid, {
+        brand: brandOf(request.body.brand),
+        ...(program !== undefined && { program }),
+        ...(min !== undefined && { minPosition: min }),
+      });
+      let next = 0;
+      const results = parsed.map((p, i) => {
+        if (p instanceof LedgerError) {
+          return { phone: phones[i] ?? '', allowed: false, status: 'unknown' as const, error: p.code };
+        }
+        const answer = answers[next++];
+        return { phone: p, allowed: answer?.allowed ?? false, status: answer?.status ?? 'unknown' };
+      });
+      metrics.observeCheck('batch', Number(process.hrtime.bigint() - started) / 1e9, phones.length);
+      return { results, asOf: log.token(gate.asOf) };
+    },
+  );
+
+  app.get(
+    '/v1/audit/:phone',
+    { schema: { summary: 'Every event of a number, with evidence and the effective state', params: PhoneParams, querystring: AuditQuery, response: { 200: AuditReply, ...errors } } },
+    async (request) => {
+      const phone = phoneOf(request.params.phone);
+      const at = request.query.at === undefined ? undefined : Date.parse(request.query.at);
+      const report = await auditPhone(log, ledger.views, phone, at);
+      return {
+        phone: report.phone,
+        at: iso(report.at),
+        events: report.events.map((entry) => ({
+          position: log.token(entry.position),
+          event: eventJson(entry.event),
+          views: entry.views.map((v) => ({ ...v, appliedAt: iso(v.appliedAt) })),
+        })),
+        effective: report.effective.map((s) => ({ ...s, since: iso(s.since) })),
+      };
+    },
+  );
+
+  app.get('/v1/views', { schema: { summary: 'Each view: position, lag, health', response: { 200: ViewsReply } } }, () => ({
+    views: ledger.runners.map((runner) => {
+      const s = runner.status();
+      return {
+        name: s.name,
+        kind: s.kind,
+        position: log.token(s.position),
+        head: log.token(s.head),
+        lag: { events: s.lagEvents, ms: s.lagMs },
+        ready: s.ready,
+        healthy: s.healthy,
+        ...(s.lastError !== undefined && { lastError: s.lastError }),
+      };
+    }),
+  }));
+
+  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const reason = gate.unavailableReason();
+    if (reason !== undefined) return reply.code(503).send({ error: 'unavailable', message: reason });
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  return app;
+}
+
+/** Events as clients read them: times as ISO 8601. */
+function eventJson(event: LedgerEvent): Record<string, unknown> {
+  return { ...event, occurredAt: iso(event.occurredAt), recordedAt: iso(event.recordedAt) };
+}

@@ -1,0 +1,185 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { CHANNELS, SOURCES } from '../ledger/index.js';
+
+/** A string enum; `enum` (not a union of literals) so a wrong value gets a message listing the right ones. */
+const literals = <T extends string>(values: readonly T[], description?: string) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description !== undefined && { description }) });
+
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+export const Name = (description: string) => Type.String({ pattern: NAME_PATTERN, description });
+export const PhoneInput = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Any common spelling of a number: E.164 (+14155550123), national ((415) 555-0123) or tel: URI',
+});
+const Timestamp = (description: string) => Type.String({ format: 'date-time', description });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'Stable error code' }),
+    message: Type.String({ description: 'What to fix' }),
+  },
+  { $id: 'Error' },
+);
+
+export const Evidence = Type.Object(
+  {
+    rawText: Type.Optional(Type.String({ maxLength: 2000 })),
+    matchedRule: Type.Optional(Type.String({ maxLength: 200 })),
+    confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    language: Type.Optional(Type.String({ maxLength: 16 })),
+    messageId: Type.Optional(Type.String({ maxLength: 200 })),
+    to: Type.Optional(Type.String({ maxLength: 64 })),
+    agentId: Type.Optional(Type.String({ maxLength: 200 })),
+    formUrl: Type.Optional(Type.String({ maxLength: 2000 })),
+    ip: Type.Optional(Type.String({ maxLength: 64 })),
+    userAgent: Type.Optional(Type.String({ maxLength: 500 })),
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false, description: 'How the decision was made: whatever the source can show' },
+);
+
+export const RecordBody = Type.Object(
+  {
+    type: literals(['opt_out', 'opt_in'] as const),
+    phone: PhoneInput,
+    brand: Type.Optional(Name('Brand the consent is for (default: LEDGER_DEFAULT_BRAND)')),
+    program: Type.Optional(Name('Program within the brand')),
+    scope: Type.Optional(literals(['global', 'brand', 'program'] as const, 'Width of the decision (default brand)')),
+    source: literals(SOURCES, 'Where the request came from'),
+    sourceSystem: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    channel: Type.Optional(literals(CHANNELS)),
+    occurredAt: Type.Optional(Timestamp('When the person asked (default: now)')),
+    eventId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9][A-Za-z0-9:._/-]*$',
+        description: 'Your idempotency key: a repeated id is acknowledged with the original and applied once',
+      }),
+    ),
+    evidence: Type.Optional(Evidence),
+  },
+  { additionalProperties: false },
+);
+
+export const RecordReply = Type.Object({
+  eventId: Type.String(),
+  phone: Type.String(),
+  position: Type.String({ description: 'Consistency token: pass as minPosition to read your own write' }),
+  recordedAt: Type.String(),
+  duplicate: Type.Boolean(),
+});
+
+export const InboundBody = Type.Object(
+  {
+    from: PhoneInput,
+    to: Type.String({ minLength: 1, maxLength: 64, description: 'Our number or short code the reply was sent to' }),
+    body: Type.String({ maxLength: 2000 }),
+    messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    receivedAt: Type.Optional(Timestamp('When the provider received the message')),
+    brand: Type.Optional(Name('Brand, when the to-number does not say')),
+    program: Type.Optional(Name('Program, when the to-number does not say')),
+  },
+  { additionalProperties: false },
+);
+
+export const InboundReply = Type.Object({
+  intent: literals(['opt_out', 'opt_in', 'help', 'none', 'review'] as const),
+  eventId: Nullable(Type.String()),
+  position: Nullable(Type.String()),
+  reply: Nullable(Type.String({ description: 'Text to send back (the confirmation), or null' })),
+});
+
+const Status = literals(['opted_out', 'opted_in', 'pending_review', 'no_record', 'unknown'] as const);
+
+export const CheckQuery = Type.Object(
+  {
+    brand: Type.Optional(Name('Brand (default: LEDGER_DEFAULT_BRAND)')),
+    program: Type.Optional(Name('Program')),
+    minPosition: Type.Optional(Type.String({ description: 'Wait (bounded) until the view has applied this token' })),
+  },
+  { additionalProperties: false },
+);
+
+export const CheckReply = Type.Object({
+  phone: Type.String(),
+  allowed: Type.Boolean(),
+  status: Status,
+  reason: Type.String(),
+  since: Nullable(Type.String()),
+  eventId: Nullable(Type.String()),
+  asOf: Type.String(),
+});
+
+export const BatchBody = Type.Object(
+  {
+    phones: Type.Array(PhoneInput, { minItems: 1 }),
+    brand: Type.Optional(Name('Brand (default: LEDGER_DEFAULT_BRAND)')),
+    program: Type.Optional(Name('Program')),
+    minPosition: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchReply = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      phone: Type.String(),
+      allowed: Type.Boolean(),
+      status: Status,
+      error: Type.Optional(Type.String()),
+    }),
+  ),
+  asOf: Type.String(),
+});
+
+export const PhoneParams = Type.Object({ phone: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const AuditQuery = Type.Object(
+  { at: Type.Optional(Timestamp('Effective state as the ledger knew it at this time')) },
+  { additionalProperties: false },
+);
+
+const LoggedEvent = Type.Object({}, { additionalProperties: true });
+
+export const AuditReply = Type.Object({
+  phone: Type.String(),
+  at: Nullable(Type.String()),
+  events: Type.Array(
+    Type.Object({
+      position: Type.String(),
+      event: LoggedEvent,
+      views: Type.Array(
+        Type.Object({ view: Type.String(), applied: Type.Boolean(), appliedAt: Nullable(Type.String()) }),
+      ),
+    }),
+  ),
+  effective: Type.Array(
+    Type.Object({
+      brand: Nullable(Type.String()),
+      program: Nullable(Type.String()),
+      status: Status,
+      allowed: Type.Boolean(),
+      reason: Type.String(),
+      since: Nullable(Type.String()),
+      eventId: Nullable(Type.String()),
+    }),
+  ),
+});
+
+export const ViewsReply = Type.Object({
+  views: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      kind: Type.String(),
+      position: Type.String(),
+      head: Type.String(),
+      lag: Type.Object({ events: Type.Integer(), ms: Type.Integer() }),
+      ready: Type.Boolean(),
+      healthy: Type.Boolean(),
+      lastError: Type.Optional(Type.String()),
+    }),
+  ),
+});

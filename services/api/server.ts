@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import { openEmbeddedLedger, type Ledger } from '../runtime/index.js';
+import { buildApp } from './app.js';
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly ledger: Ledger;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Opens the ledger, serves it, and closes both in order on SIGINT/SIGTERM. */
+export async function startServer(config: Config, onSignalClosed: () => void = () => process.exit(0)): Promise<RunningServer> {
+  const ledger = openEmbeddedLedger(config, {
+    onProjectorError: (error, view) => app.log.error({ err: error, view }, 'projector failed; retrying'),
+  });
+  const app = await buildApp(ledger, { logger: { level: config.logLevel } });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  void ledger.ready().then(() => app.log.info({ position: ledger.gate.asOf }, 'views replayed; checks are served'));
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await app.close();
+      await ledger.close();
+    })());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    app.log.info({ signal }, 'shutting down');
+    void close().then(onSignalClosed);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { app, ledger, url, close };
+}

@@ -1,0 +1,1 @@
+export { auditPhone, type AuditReport, type AuditedEvent, type ScopeState, type ViewProgress } from './audit.js';

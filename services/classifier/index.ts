@@ -1,0 +1,1 @@
+export { classifyKeyword, normalise, type Classification, type Intent } from './keywords.js';

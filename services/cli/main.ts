@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startServer } from '../api/index.js';
+import { classifyKeyword } from '../classifier/index.js';
+import { loadConfig } from '../config/index.js';
+import { CHANNELS, LedgerError, SOURCES } from '../ledger/index.js';
+import { call } from './client.js';
+
+const baseUrl = (): string => process.env.LEDGER_URL ?? 'http://127.0.0.1:8080';
+
+/** Prints the reply; a 4xx/5xx becomes a non-zero exit with the server's message. */
+function show(reply: { status: number; body: unknown }, exitCode = 0): void {
+  console.log(JSON.stringify(reply.body, null, 2));
+  if (reply.status >= 400) process.exitCode = reply.status >= 500 ? 2 : 1;
+  else process.exitCode = exitCode;
+}
+
+const isoTime = (value: string): string => {
+  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('expected an ISO 8601 time such as 2026-01-31T12:00:00Z');
+  return new Date(value).toISOString();
+};
+
+const program = new Command()
+  .name('ledger')
+  .description('suppression-ledger: every opt-out on one immutable log, checked before every send')
+  .showHelpAfterError();
+
+program
+  .command('start')
+  .description('run the ledger (all roles in one process on the embedded log)')
+  .addOption(new Option('--role <role>', 'run one role only (Kafka mode)').choices(['all', 'intake', 'gate', 'projector']).default('all'))
+  .action(async (options: { role: string }) => {
+    if (options.role !== 'all') {
+      throw new LedgerError(
+        'invalid_config',
+        `--role ${options.role} needs Kafka mode (LEDGER_KAFKA_BROKERS), which is not in this build yet; the embedded log runs every role in one process`,
+      );
+    }
+    const config = loadConfig(process.env);
+    const server = await startServer(config);
+    console.log(`suppression-ledger listening on ${server.url} (embedded log in ${config.dataDir})`);
+    console.log(`  API docs: ${server.url}/docs   health: ${server.url}/readyz   metrics: ${server.url}/metrics`);
+  });
+
+program
+  .command('record')
+  .description('record an opt-out or opt-in on a running ledger')
+  .addOption(new Option('--type <type>', 'what the person asked').choices(['opt_out', 'opt_in']).makeOptionMandatory())
+  .requiredOption('--phone <phone>', 'the number, e.g. +14155550123')
+  .option('--brand <brand>', 'brand (default: the ledger\'s default brand)')
+  .option('--program <program>', 'program within the brand')
+  .addOption(new Option('--scope <scope>', 'width of the decision').choices(['global', 'brand', 'program']))
+  .addOption(new Option('--source <source>', 'where it came from').choices(SOURCES).default('api'))
+  .option('--source-system <name>', 'the system that captured it')
+  .addOption(new Option('--channel <channel>').choices(CHANNELS))
+  .option('--occurred-at <time>', 'when the person asked (ISO 8601; default now)', isoTime)
+  .option('--event-id <id>', 'idempotency key')
+  .option('--note <text>', 'evidence: a note for the auditor')
+  .action(async (o: Record<string, string | undefined>) => {
+    const body = {
+      type: o.type,
+      phone: o.phone,
+      source: o.source,
+      ...(o.brand !== undefined && { brand: o.brand }),
+      ...(o.program !== undefined && { program: o.program }),
+      ...(o.scope !== undefined && { scope: o.scope }),
+      ...(o.sourceSystem !== undefined && { sourceSystem: o.sourceSystem }),
+      ...(o.channel !== undefined && { channel: o.channel }),
+      ...(o.occurredAt !== undefined && { occurredAt: o.occurredAt }),
+      ...(o.eventId !== undefined && { eventId: o.eventId }),
+      ...(o.note !== undefined && { evidence: { note: o.note } }),
+    };
+    show(await call(baseUrl(), 'POST', '/v1/events', body));
+  });
+
+program
+  .command('check')
+  .description('may I send to this number? exit 0 when allowed, 3 when not')
+  .argument('<phone>')
+  .option('--brand <brand>')
+  .option('--program <program>')
+  .option('--min-position <token>', 'wait until the view has applied this position')
+  .action(async (phone: string, o: { brand?: string; program?: string; minPosition?: string }) => {
+    const query = new URLSearchParams();
+    if (o.brand !== undefined) query.set('brand', o.brand);
+    if (o.program !== undefined) query.set('program', o.program);
+    if (o.minPosition !== undefined) query.set('minPosition', o.minPosition);
+    const reply = await call(baseUrl(), 'GET', `/v1/suppressions/${encodeURIComponent(phone)}?${query.toString()}`);
+    const allowed = typeof reply.body === 'object' && reply.body !== null && 'allowed' in reply.body && reply.body.allowed === true;
+    show(reply, allowed ? 0 : 3);
+  });
+
+program
+  .command('audit')
+  .description('every event of a number, with evidence and the effective state')
+  .argument('<phone>')
+  .option('--at <time>', 'the state as the ledger knew it at this time', isoTime)
+  .action(async (phone: string, o: { at?: string }) => {
+    const query = o.at === undefined ? '' : `?at=${encodeURIComponent(o.at)}`;
+    show(await call(baseUrl(), 'GET', `/v1/audit/${encodeURIComponent(phone)}${query}`));
+  });
+
+program
+  .command('views')
+  .description('each view: position, lag, health')
+  .action(async () => show(await call(baseUrl(), 'GET', '/v1/views')));
+
+program
+  .command('classify')
+  .description('what a reply means (runs locally)')
+  .argument('<text>')
+  .action((text: string) => {
+    const { intent, confidence, matched, language } = classifyKeyword(text);
+    console.log(JSON.stringify({ intent, confidence, matched, language }, null, 2));
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`ledger: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = error instanceof LedgerError && error.code === 'invalid_config' ? 78 : 1;
+});

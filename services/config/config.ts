@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { isSupportedCountry } from 'libphonenumber-js/max';
+import type { BrandDirectory, BrandSettings, NumberRoute } from '../intake/index.js';
+import { assertName, LedgerError, parsePhone, type Region } from '../ledger/index.js';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly defaultRegion: Region;
+  readonly directory: BrandDirectory;
+  readonly maxStalenessMs: number;
+  readonly readWaitMs: number;
+  readonly bodyLimitBytes: number;
+  readonly batchCheckMax: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Setting {
+  readonly help: string;
+}
+
+/** Every setting the ledger reads; anything else named LEDGER_* is a typo and stops the start. */
+export const SETTINGS: Readonly<Record<string, Setting>> = {
+  PORT: { help: 'HTTP port (default 8080)' },
+  HOST: { help: 'address to listen on (default 127.0.0.1; 0.0.0.0 to accept remote senders)' },
+  LEDGER_DATA_DIR: { help: 'directory of the embedded log (default ./data)' },
+  LEDGER_DEFAULT_REGION: { help: 'ISO country for numbers written without +country code (default US)' },
+  LEDGER_DEFAULT_BRAND: { help: 'brand of requests that name none (default "default")' },
+  LEDGER_CONFIG_FILE: { help: 'JSON file with brands (templates, opt-out scope) and numbers (to → brand)' },
+  LEDGER_MAX_STALENESS_MS: { help: 'checks fail closed when the view is this far behind the log (default 5000)' },
+  LEDGER_READ_WAIT_MS: { help: 'how long a check with minPosition waits for the view (default 2000)' },
+  LEDGER_BODY_LIMIT_BYTES: { help: 'largest request body (default 1048576)' },
+  LEDGER_BATCH_CHECK_MAX: { help: 'most phones in one batch check (default 100000)' },
+  LEDGER_LOG_LEVEL: { help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  LEDGER_URL: { help: 'where CLI commands find a running ledger (default http://127.0.0.1:8080)' },
+  LEDGER_KAFKA_BROKERS: { help: 'Kafka bootstrap servers (Kafka mode; not in this build yet)' },
+  LEDGER_TOPIC: { help: 'Kafka topic of the log (Kafka mode; not in this build yet)' },
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Reads and validates the environment once; every problem is reported together, with what to fix. */
+export function loadConfig(env: Env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Config {
+  const problems: string[] = [];
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('LEDGER_') && !(key in SETTINGS)) {
+      problems.push(`${key} is not a setting of the ledger (known: ${Object.keys(SETTINGS).join(', ')})`);
+    }
+  }
+  if (env.LEDGER_KAFKA_BROKERS !== undefined && env.LEDGER_KAFKA_BROKERS !== '') {
+    problems.push('LEDGER_KAFKA_BROKERS: Kafka mode is not in this build yet; unset it to run on the embedded log');
+  }
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = env[key];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${key}=${raw} must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const region = (env.LEDGER_DEFAULT_REGION ?? 'US').toUpperCase();
+  if (!isSupportedCountry(region)) {
+    problems.push(`LEDGER_DEFAULT_REGION=${region} is not an ISO 3166 country code libphonenumber knows (e.g. US, CA, GB)`);
+  }
+  const logLevel = env.LEDGER_LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LEDGER_LOG_LEVEL=${logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const defaultBrand = env.LEDGER_DEFAULT_BRAND ?? 'default';
+  collect(problems, () => assertName('brand', defaultBrand));
+  const config = {
+    port: int('PORT', 8080, 0, 65535),
+    host: env.HOST ?? '127.0.0.1',
+    dataDir: env.LEDGER_DATA_DIR ?? './data',
+    defaultRegion: region as Region,
+    directory: { defaultBrand, ...readDirectory(env.LEDGER_CONFIG_FILE, readFile, region as Region, problems) },
+    maxStalenessMs: int('LEDGER_MAX_STALENESS_MS', 5000, 1, 86_400_000),
+    readWaitMs: int('LEDGER_READ_WAIT_MS', 2000, 0, 60_000),
+    bodyLimitBytes: int('LEDGER_BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
+    batchCheckMax: int('LEDGER_BATCH_CHECK_MAX', 100_000, 1, 10_000_000),
+    logLevel: logLevel as Config['logLevel'],
+  };
+  if (problems.length > 0) {
+    throw new LedgerError('invalid_config', `the configuration has problems:\n  - ${problems.join('\n  - ')}`);
+  }
+  return deepFreeze(config);
+}
+
+const BRAND_KEYS = ['displayName', 'optOutScope', 'confirmation', 'optInReply', 'helpReply'];
+
+function readDirectory(
+  path: string | undefined,
+  readFile: (path: string) => string,
+  region: Region,
+  problems: string[],
+): Pick<BrandDirectory, 'brands' | 'numbers'> {
+  const empty = { brands: {}, numbers: {} };
+  if (path === undefined || path === '') return empty;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFile(path));
+  } catch (error) {
+    problems.push(`LEDGER_CONFIG_FILE=${path} could not be read as JSON: ${(error as Error).message}`);
+    return empty;
+  }
+  if (!isObject(parsed)) {
+    problems.push(`${path}: expected an object with "brands" and "numbers"`);
+    return empty;
+  }
+  for (const key of Object.keys(parsed)) {
+    if (key !== 'brands' && key !== 'numbers') problems.push(`${path}: unknown key "${key}" (expected brands, numbers)`);
+  }
+  const brands: Record<string, BrandSettings> = {};
+  for (const [name, settings] of Object.entries(isObject(parsed.brands) ? parsed.brands : {})) {
+    collect(problems, () => assertName('brand', name));
+    if (!isObject(settings)) {
+      problems.push(`${path}: brands.${name} must be an object`);
+      continue;
+    }
+    for (const key of Object.keys(settings)) {
+      if (!BRAND_KEYS.includes(key)) problems.push(`${path}: brands.${name}.${key} is unknown (known: ${BRAND_KEYS.join(', ')})`);
+      else if (typeof settings[key] !== 'string') problems.push(`${path}: brands.${name}.${key} must be a string`);
+    }
+    if (settings.optOutScope !== undefined && settings.optOutScope !== 'brand' && settings.optOutScope !== 'program') {
+      problems.push(`${path}: brands.${name}.optOutScope must be "brand" or "program"`);
+    }
+    brands[name] = settings as BrandSettings;
+  }
+  const numbers: Record<string, NumberRoute> = {};
+  for (const [number, route] of Object.entries(isObject(parsed.numbers) ? parsed.numbers : {})) {
+    if (!isObject(route) || typeof route.brand !== 'string') {
+      problems.push(`${path}: numbers["${number}"] must be {"brand": "...", "program"?: "..."}`);
+      continue;
+    }
+    collect(problems, () => assertName('brand', route.brand as string));
+    if (route.program !== undefined) collect(problems, () => assertName('program', String(route.program)));
+    // Short codes stay as written; long codes are keyed by E.164 so any spelling of them matches.
+    const key = /^\d{3,8}$/.test(number) ? number : collect(problems, () => parsePhone(number, region));
+    if (key !== undefined) {
+      numbers[key] = { brand: route.brand, ...(typeof route.program === 'string' && { program: route.program }) };
+    }
+  }
+  return { brands, numbers };
+}
+
+function collect<T>(problems: string[], check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (error) {
+    problems.push((error as Error).message);
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

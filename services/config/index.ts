@@ -1,0 +1,1 @@
+export { loadConfig, SETTINGS, type Config } from './config.js';

@@ -1,0 +1,1 @@
+export { Gate, type CheckResult, type CheckStatus, type CheckQuery, type GateOptions } from './gate.js';

@@ -1,0 +1,57 @@
+import type { E164 } from '../ledger/index.js';
+import type { BrandPolicy } from './decide.js';
+
+export interface BrandSettings {
+  readonly displayName?: string;
+  readonly optOutScope?: 'brand' | 'program';
+  readonly confirmation?: string;
+  readonly optInReply?: string;
+  readonly helpReply?: string;
+}
+
+export interface NumberRoute {
+  readonly brand: string;
+  readonly program?: string;
+}
+
+export interface BrandDirectory {
+  readonly defaultBrand: string;
+  readonly brands: Readonly<Record<string, BrandSettings>>;
+  /** Our sending numbers (E.164 or short codes) → the brand and program they belong to. */
+  readonly numbers: Readonly<Record<string, NumberRoute>>;
+}
+
+export const DEFAULT_TEMPLATES = {
+  confirmation: '{brand}: You are unsubscribed and will receive no more messages. Reply START to resubscribe.',
+  optInReply: '{brand}: You are subscribed again. Reply STOP to unsubscribe, HELP for help.',
+  helpReply: '{brand}: Reply STOP to unsubscribe. Msg & data rates may apply.',
+} as const;
+
+export function policyFor(directory: BrandDirectory, brand: string): BrandPolicy {
+  const settings = directory.brands[brand] ?? {};
+  return {
+    displayName: settings.displayName ?? brand,
+    optOutScope: settings.optOutScope ?? 'brand',
+    confirmation: settings.confirmation ?? DEFAULT_TEMPLATES.confirmation,
+    optInReply: settings.optInReply ?? DEFAULT_TEMPLATES.optInReply,
+    helpReply: settings.helpReply ?? DEFAULT_TEMPLATES.helpReply,
+  };
+}
+
+/** The brand a message belongs to: as named, else by the number it was sent to, else the default. */
+export function routeInbound(
+  directory: BrandDirectory,
+  to: string,
+  toE164: E164 | undefined,
+  named: { brand?: string; program?: string },
+): NumberRoute {
+  if (named.brand !== undefined) {
+    return { brand: named.brand, ...(named.program !== undefined && { program: named.program }) };
+  }
+  const route = (toE164 !== undefined ? directory.numbers[toE164] : undefined) ?? directory.numbers[to.trim()];
+  if (route !== undefined) {
+    const program = named.program ?? route.program;
+    return { brand: route.brand, ...(program !== undefined && { program }) };
+  }
+  return { brand: directory.defaultBrand, ...(named.program !== undefined && { program: named.program }) };
+}

@@ -1,0 +1,172 @@
+import type { Classification } from '../classifier/index.js';
+import {
+  DEFAULT_CHANNEL,
+  effectiveState,
+  evolve,
+  LedgerError,
+  scopeKey,
+  scopeTarget,
+  type Channel,
+  type E164,
+  type Evidence,
+  type LedgerEvent,
+  type PhoneHistory,
+  type Position,
+  type ScopeKey,
+  type ScopeWidth,
+  type Source,
+} from '../ledger/index.js';
+
+/** How far ahead of the ledger's clock an occurredAt may be (clock skew between systems). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+export interface RecordConsent {
+  readonly type: 'opt_out' | 'opt_in';
+  readonly phone: E164;
+  readonly brand: string;
+  readonly program?: string;
+  readonly scope?: ScopeWidth;
+  readonly source: Source;
+  readonly sourceSystem?: string;
+  readonly channel?: Channel;
+  readonly occurredAt?: number;
+  readonly eventId?: string;
+  readonly evidence?: Evidence;
+}
+
+export interface Context {
+  readonly now: number;
+  /** Used when the caller gave no event id. */
+  readonly newId: () => string;
+}
+
+/** RecordConsent → the event to append. Brand scope unless told otherwise. */
+export function decideRecord(command: RecordConsent, { now, newId }: Context): LedgerEvent {
+  const occurredAt = command.occurredAt ?? now;
+  if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
+    throw new LedgerError(
+      'invalid_request',
+      `occurredAt ${new Date(occurredAt).toISOString()} is in the future; send the time the person asked`,
+    );
+  }
+  const common = {
+    eventId: command.eventId ?? newId(),
+    phone: command.phone,
+    brand: command.brand,
+    ...(command.program !== undefined && { program: command.program }),
+    scope: scopeKey(command.scope ?? 'brand', command.brand, command.program),
+    occurredAt,
+    recordedAt: now,
+    source: command.source,
+    sourceSystem: command.sourceSystem ?? command.source,
+    channel: command.channel ?? DEFAULT_CHANNEL[command.source],
+    evidence: command.evidence ?? {},
+  };
+  return command.type === 'opt_out' ? { ...common, type: 'OptOutRecorded' } : { ...common, type: 'OptInRecorded' };
+}
+
+/** Whether a repeated event id names the same fact; reusing an id for another fact must not hide it. */
+export function sameFact(a: LedgerEvent, b: LedgerEvent): boolean {
+  return a.type === b.type && a.phone === b.phone && a.scope === b.scope;
+}
+
+export interface BrandPolicy {
+  readonly displayName: string;
+  /** Keyword opt-outs apply to the whole brand by default, or to the program the number belongs to. */
+  readonly optOutScope: 'brand' | 'program';
+  readonly confirmation: string;
+  readonly optInReply: string;
+  readonly helpReply: string;
+}
+
+export interface InboundMessage {
+  readonly from: E164;
+  readonly to: string;
+  readonly body: string;
+  readonly brand: string;
+  readonly program?: string;
+  readonly messageId?: string;
+  readonly receivedAt?: number;
+  readonly sourceSystem: string;
+}
+
+export interface InboundDecision {
+  readonly events: readonly LedgerEvent[];
+  readonly reply: string | null;
+}
+
+/**
+ * A classified reply → what to record and what to answer. At most one confirmation per opt-out
+ * transition: it is sent (and recorded) only when the reply moves the phone from allowed to suppressed
+ * at the opt-out's scope.
+ */
+export function decideInbound(
+  message: InboundMessage,
+  classification: Classification,
+  history: PhoneHistory,
+  policy: BrandPolicy,
+  { now, newId }: Context,
+): InboundDecision {
+  const { intent } = classification;
+  if (intent === 'help') return { events: [], reply: fill(policy.helpReply, policy) };
+  if (intent === 'none') return { events: [], reply: null };
+
+  const eventId = message.messageId === undefined ? newId() : `sms:${message.messageId}`;
+  const width: ScopeWidth = classification.global
+    ? 'global'
+    : policy.optOutScope === 'program' && message.program !== undefined
+      ? 'program'
+      : 'brand';
+  const scope = scopeKey(width, message.brand, message.program);
+  const evidence: Evidence = {
+    rawText: message.body,
+    ...(classification.matched !== null && { matchedRule: classification.matched }),
+    confidence: classification.confidence,
+    language: classification.language,
+    ...(message.messageId !== undefined && { messageId: message.messageId }),
+    to: message.to,
+  };
+  const common = {
+    eventId,
+    phone: message.from,
+    brand: message.brand,
+    ...(message.program !== undefined && { program: message.program }),
+    scope,
+    occurredAt: Math.min(message.receivedAt ?? now, now),
+    recordedAt: now,
+    source: 'sms_reply' as const,
+    sourceSystem: message.sourceSystem,
+    channel: 'sms' as const,
+    evidence,
+  };
+
+  if (intent === 'opt_in') {
+    return { events: [{ ...common, type: 'OptInRecorded' }], reply: fill(policy.optInReply, policy) };
+  }
+  const optOut: LedgerEvent = { ...common, type: intent === 'review' ? 'OptOutSuspected' : 'OptOutRecorded' };
+  if (!isTransition(history, optOut, scope)) return { events: [optOut], reply: null };
+  const text = fill(policy.confirmation, policy);
+  const confirmation: LedgerEvent = {
+    ...common,
+    eventId: `${eventId}:confirmation`,
+    type: 'ConfirmationSent',
+    confirms: eventId,
+    text,
+    evidence: { to: message.to },
+  };
+  return { events: [optOut, confirmation], reply: text };
+}
+
+/** Does `event` move the phone from allowed to suppressed at `scope`? */
+function isTransition(history: PhoneHistory, event: LedgerEvent, scope: ScopeKey): boolean {
+  const { brand, program } = scopeTarget(scope);
+  const last = history[history.length - 1];
+  const next = ((last?.position ?? 0) + 1) as Position;
+  const before = effectiveState(history, brand, program);
+  const after = effectiveState(evolve(history, { position: next, event }), brand, program);
+  return before.allowed && !after.allowed;
+}
+
+function fill(template: string, policy: BrandPolicy): string {
+  return template.replaceAll('{brand}', policy.displayName);
+}

@@ -1,0 +1,25 @@
+/** Stable error codes: clients branch on these, so they never change meaning. */
+export const ErrorCodes = [
+  'invalid_phone',
+  'invalid_request',
+  'invalid_scope',
+  'invalid_config',
+  'not_found',
+  'event_id_conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export class LedgerError extends Error {
+  override readonly name = 'LedgerError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

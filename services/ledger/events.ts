@@ -1,0 +1,87 @@
+import type { E164 } from './phone.js';
+import type { ScopeKey } from './scope.js';
+
+/** Where a consent decision came from. Kept small and fixed so reports can group by it. */
+export const SOURCES = ['sms_reply', 'web_form', 'crm', 'call_centre', 'email', 'import', 'api', 'provider'] as const;
+export type Source = (typeof SOURCES)[number];
+
+export const CHANNELS = ['sms', 'web', 'voice', 'email', 'file', 'api'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const DEFAULT_CHANNEL: Readonly<Record<Source, Channel>> = {
+  sms_reply: 'sms',
+  web_form: 'web',
+  crm: 'api',
+  call_centre: 'voice',
+  email: 'email',
+  import: 'file',
+  api: 'api',
+  provider: 'sms',
+};
+
+/** What a compliance officer needs to show how the decision was made. All optional: sources differ. */
+export interface Evidence {
+  readonly rawText?: string;
+  readonly matchedRule?: string;
+  readonly confidence?: number;
+  readonly language?: string;
+  readonly messageId?: string;
+  readonly to?: string;
+  readonly agentId?: string;
+  readonly formUrl?: string;
+  readonly ip?: string;
+  readonly userAgent?: string;
+  readonly note?: string;
+}
+
+interface EventCommon {
+  readonly eventId: string;
+  readonly phone: E164;
+  readonly brand: string;
+  readonly program?: string;
+  readonly scope: ScopeKey;
+  /** When the person expressed it (epoch ms). Decides the stale-opt-in rule. */
+  readonly occurredAt: number;
+  /** When the ledger accepted it (epoch ms). */
+  readonly recordedAt: number;
+  readonly source: Source;
+  readonly sourceSystem: string;
+  readonly channel: Channel;
+  readonly evidence: Evidence;
+}
+
+export interface OptOutRecorded extends EventCommon {
+  readonly type: 'OptOutRecorded';
+}
+export interface OptInRecorded extends EventCommon {
+  readonly type: 'OptInRecorded';
+}
+/** A reply that may be a revocation: suppresses at once (fail safe) until a person reviews it. */
+export interface OptOutSuspected extends EventCommon {
+  readonly type: 'OptOutSuspected';
+}
+/** The one confirmation text the law allows after an opt-out, recorded so it is never sent twice. */
+export interface ConfirmationSent extends EventCommon {
+  readonly type: 'ConfirmationSent';
+  readonly confirms: string;
+  readonly text: string;
+}
+
+export type LedgerEvent = OptOutRecorded | OptInRecorded | OptOutSuspected | ConfirmationSent;
+export type EventType = LedgerEvent['type'];
+export const EVENT_TYPES: readonly EventType[] = [
+  'OptOutRecorded',
+  'OptInRecorded',
+  'OptOutSuspected',
+  'ConfirmationSent',
+];
+
+/** The order of the log. Per phone it is total; the log adapter turns it into an opaque token. */
+export type Position = number & { readonly __brand: 'Position' };
+export const asPosition = (n: number): Position => n as Position;
+export const START: Position = asPosition(0);
+
+export interface Recorded<E extends LedgerEvent = LedgerEvent> {
+  readonly position: Position;
+  readonly event: E;
+}

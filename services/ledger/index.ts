@@ -1,0 +1,15 @@
+export { LedgerError, ErrorCodes, type ErrorCode } from './errors.js';
+export { parsePhone, isE164, type E164, type Region } from './phone.js';
+export {
+  scopeKey,
+  coveringScopes,
+  scopeTarget,
+  covers,
+  isScopeKey,
+  assertName,
+  SCOPE_WIDTHS,
+  type ScopeKey,
+  type ScopeWidth,
+} from './scope.js';
+export * from './events.js';
+export * from './fold.js';

@@ -1,0 +1,2 @@
+export type { EventLog, Appended, CheckpointStore } from './port.js';
+export { EmbeddedEventLog } from './embedded.js';

@@ -1,0 +1,1 @@
+export { openEmbeddedLedger, type Ledger, type LedgerClock } from './embedded.js';
