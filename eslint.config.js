@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '*.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '*.config.js', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -22,7 +22,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(node:.*|fs|path|http|net|crypto|fastify.*|@fastify/.*|kafkajs|avsc|pg|ioredis|better-sqlite3|prom-client)$',
+              regex:
+                '^(node:.*|fs|path|http|net|crypto|fastify.*|@fastify/.*|kafkajs|avsc|pg|ioredis|better-sqlite3|prom-client)$',
               message: 'Domain code imports no I/O library: pass what it needs in as arguments.',
             },
           ],

@@ -26,7 +26,8 @@ export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
 }
 
-const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
 const errors = { 400: { $ref: 'Error#' }, 413: { $ref: 'Error#' } } as const;
 
 /** The HTTP surface as a function of the ledger's ports; `server.ts` owns listening and signals. */
@@ -62,7 +63,13 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
 
   app.post(
     '/v1/events',
-    { schema: { summary: 'Record an opt-out or opt-in from any source', body: RecordBody, response: { 200: RecordReply, 201: RecordReply, 409: { $ref: 'Error#' }, ...errors } } },
+    {
+      schema: {
+        summary: 'Record an opt-out or opt-in from any source',
+        body: RecordBody,
+        response: { 200: RecordReply, 201: RecordReply, 409: { $ref: 'Error#' }, ...errors },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       const appended = await intake.record({
@@ -90,7 +97,13 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
 
   app.post(
     '/v1/inbound/sms',
-    { schema: { summary: 'A reply from a phone, from any SMS provider', body: InboundBody, response: { 200: InboundReply, ...errors } } },
+    {
+      schema: {
+        summary: 'A reply from a phone, from any SMS provider',
+        body: InboundBody,
+        response: { 200: InboundReply, ...errors },
+      },
+    },
     async (request) => {
       const body = request.body;
       const result = await intake.inbound({
@@ -114,7 +127,14 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
 
   app.get(
     '/v1/suppressions/:phone',
-    { schema: { summary: 'May I send to this number?', params: PhoneParams, querystring: CheckQuery, response: { 200: CheckReply, ...errors } } },
+    {
+      schema: {
+        summary: 'May I send to this number?',
+        params: PhoneParams,
+        querystring: CheckQuery,
+        response: { 200: CheckReply, ...errors },
+      },
+    },
     async (request) => {
       const phone = phoneOf(request.params.phone);
       const { brand, program, minPosition } = request.query;
@@ -132,11 +152,20 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
 
   app.post(
     '/v1/suppressions/check',
-    { schema: { summary: 'Check many numbers at once', body: BatchBody, response: { 200: BatchReply, ...errors } } },
+    {
+      schema: {
+        summary: 'Check many numbers at once',
+        body: BatchBody,
+        response: { 200: BatchReply, ...errors },
+      },
+    },
     async (request) => {
       const { phones, program, minPosition } = request.body;
       if (phones.length > config.batchCheckMax) {
-        throw new LedgerError('invalid_request', `phones has ${phones.length} items; at most ${config.batchCheckMax} per request`);
+        throw new LedgerError(
+          'invalid_request',
+          `phones has ${phones.length} items; at most ${config.batchCheckMax} per request`,
+        );
       }
       const min = positionOf(minPosition);
       const started = process.hrtime.bigint();
@@ -169,7 +198,14 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
 
   app.get(
     '/v1/audit/:phone',
-    { schema: { summary: 'Every event of a number, with evidence and the effective state', params: PhoneParams, querystring: AuditQuery, response: { 200: AuditReply, ...errors } } },
+    {
+      schema: {
+        summary: 'Every event of a number, with evidence and the effective state',
+        params: PhoneParams,
+        querystring: AuditQuery,
+        response: { 200: AuditReply, ...errors },
+      },
+    },
     async (request) => {
       const phone = phoneOf(request.params.phone);
       const at = request.query.at === undefined ? undefined : Date.parse(request.query.at);
@@ -187,21 +223,25 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
     },
   );
 
-  app.get('/v1/views', { schema: { summary: 'Each view: position, lag, health', response: { 200: ViewsReply } } }, () => ({
-    views: ledger.runners.map((runner) => {
-      const s = runner.status();
-      return {
-        name: s.name,
-        kind: s.kind,
-        position: log.token(s.position),
-        head: log.token(s.head),
-        lag: { events: s.lagEvents, ms: s.lagMs },
-        ready: s.ready,
-        healthy: s.healthy,
-        ...(s.lastError !== undefined && { lastError: s.lastError }),
-      };
+  app.get(
+    '/v1/views',
+    { schema: { summary: 'Each view: position, lag, health', response: { 200: ViewsReply } } },
+    () => ({
+      views: ledger.runners.map((runner) => {
+        const s = runner.status();
+        return {
+          name: s.name,
+          kind: s.kind,
+          position: log.token(s.position),
+          head: log.token(s.head),
+          lag: { events: s.lagEvents, ms: s.lagMs },
+          ready: s.ready,
+          healthy: s.healthy,
+          ...(s.lastError !== undefined && { lastError: s.lastError }),
+        };
+      }),
     }),
-  }));
+  );
 
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

@@ -16,12 +16,18 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
 
 /** Fastify's own client errors, mapped onto our stable codes. */
 const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', message: 'the request body is larger than allowed' },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'payload_too_large',
+    message: 'the request body is larger than allowed',
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'unsupported_media_type',
     message: 'send the body as application/json',
   },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_request', message: 'Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'invalid_request',
+    message: 'Content-Length does not match the body',
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_request', message: 'the JSON body is empty' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_request', message: 'the body is not valid JSON' },
 };
@@ -36,12 +42,16 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (error.validation) {
       const context = error.validationContext ?? 'request';
-      return reply.code(400).send({ error: 'invalid_request', message: `${context}: ${describeValidation(error)}` });
+      return reply
+        .code(400)
+        .send({ error: 'invalid_request', message: `${context}: ${describeValidation(error)}` });
     }
     const known = FASTIFY_CODES[error.code];
     if (known !== undefined || (error instanceof SyntaxError && error.statusCode === 400)) {
       const code = known?.code ?? 'invalid_request';
-      return reply.code(STATUS[code]).send({ error: code, message: known?.message ?? 'the body is not valid JSON' });
+      return reply
+        .code(STATUS[code])
+        .send({ error: code, message: known?.message ?? 'the body is not valid JSON' });
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: 'invalid_request', message: error.message });
@@ -49,10 +59,15 @@ export function installErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'request failed');
     return reply
       .code(500)
-      .send({ error: 'internal', message: `internal error; the server log has the details (request ${request.id})` });
+      .send({
+        error: 'internal',
+        message: `internal error; the server log has the details (request ${request.id})`,
+      });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 }
 
@@ -60,7 +75,7 @@ function describeValidation(error: FastifyError): string {
   const first = error.validation?.[0];
   if (first === undefined) return error.message;
   const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
-  const params = first.params as Record<string, unknown>;
+  const params = first.params;
   if (first.keyword === 'additionalProperties') return `unknown field "${String(params.additionalProperty)}"`;
   if (first.keyword === 'required') return `${String(params.missingProperty)} is required`;
   if (first.keyword === 'enum') {

@@ -46,7 +46,9 @@ export const RecordBody = Type.Object(
     phone: PhoneInput,
     brand: Type.Optional(Name('Brand the consent is for (default: LEDGER_DEFAULT_BRAND)')),
     program: Type.Optional(Name('Program within the brand')),
-    scope: Type.Optional(literals(['global', 'brand', 'program'] as const, 'Width of the decision (default brand)')),
+    scope: Type.Optional(
+      literals(['global', 'brand', 'program'] as const, 'Width of the decision (default brand)'),
+    ),
     source: literals(SOURCES, 'Where the request came from'),
     sourceSystem: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     channel: Type.Optional(literals(CHANNELS)),
@@ -75,7 +77,11 @@ export const RecordReply = Type.Object({
 export const InboundBody = Type.Object(
   {
     from: PhoneInput,
-    to: Type.String({ minLength: 1, maxLength: 64, description: 'Our number or short code the reply was sent to' }),
+    to: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Our number or short code the reply was sent to',
+    }),
     body: Type.String({ maxLength: 2000 }),
     messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     receivedAt: Type.Optional(Timestamp('When the provider received the message')),
@@ -98,7 +104,9 @@ export const CheckQuery = Type.Object(
   {
     brand: Type.Optional(Name('Brand (default: LEDGER_DEFAULT_BRAND)')),
     program: Type.Optional(Name('Program')),
-    minPosition: Type.Optional(Type.String({ description: 'Wait (bounded) until the view has applied this token' })),
+    minPosition: Type.Optional(
+      Type.String({ description: 'Wait (bounded) until the view has applied this token' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -11,7 +11,10 @@ export interface RunningServer {
 }
 
 /** Opens the ledger, serves it, and closes both in order on SIGINT/SIGTERM. */
-export async function startServer(config: Config, onSignalClosed: () => void = () => process.exit(0)): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  onSignalClosed: () => void = () => process.exit(0),
+): Promise<RunningServer> {
   const ledger = openEmbeddedLedger(config, {
     onProjectorError: (error, view) => app.log.error({ err: error, view }, 'projector failed; retrying'),
   });
@@ -20,7 +23,9 @@ export async function startServer(config: Config, onSignalClosed: () => void = (
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  void ledger.ready().then(() => app.log.info({ position: ledger.gate.asOf }, 'views replayed; checks are served'));
+  void ledger
+    .ready()
+    .then(() => app.log.info({ position: ledger.gate.asOf }, 'views replayed; checks are served'));
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {

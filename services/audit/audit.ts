@@ -19,7 +19,11 @@ export interface ViewProgress {
 export interface AuditedEvent {
   readonly position: Position;
   readonly event: LedgerEvent;
-  readonly views: readonly { readonly view: string; readonly applied: boolean; readonly appliedAt: number | null }[];
+  readonly views: readonly {
+    readonly view: string;
+    readonly applied: boolean;
+    readonly appliedAt: number | null;
+  }[];
 }
 
 export interface ScopeState {

@@ -1,1 +1,7 @@
-export { auditPhone, type AuditReport, type AuditedEvent, type ScopeState, type ViewProgress } from './audit.js';
+export {
+  auditPhone,
+  type AuditReport,
+  type AuditedEvent,
+  type ScopeState,
+  type ViewProgress,
+} from './audit.js';

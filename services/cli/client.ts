@@ -4,7 +4,12 @@ export interface ClientReply {
   readonly body: unknown;
 }
 
-export async function call(baseUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<ClientReply> {
+export async function call(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<ClientReply> {
   let response: Response;
   try {
     response = await fetch(new URL(path, baseUrl), {

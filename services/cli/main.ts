@@ -16,7 +16,8 @@ function show(reply: { status: number; body: unknown }, exitCode = 0): void {
 }
 
 const isoTime = (value: string): string => {
-  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('expected an ISO 8601 time such as 2026-01-31T12:00:00Z');
+  if (Number.isNaN(Date.parse(value)))
+    throw new InvalidArgumentError('expected an ISO 8601 time such as 2026-01-31T12:00:00Z');
   return new Date(value).toISOString();
 };
 
@@ -28,7 +29,11 @@ const program = new Command()
 program
   .command('start')
   .description('run the ledger (all roles in one process on the embedded log)')
-  .addOption(new Option('--role <role>', 'run one role only (Kafka mode)').choices(['all', 'intake', 'gate', 'projector']).default('all'))
+  .addOption(
+    new Option('--role <role>', 'run one role only (Kafka mode)')
+      .choices(['all', 'intake', 'gate', 'projector'])
+      .default('all'),
+  )
   .action(async (options: { role: string }) => {
     if (options.role !== 'all') {
       throw new LedgerError(
@@ -39,15 +44,19 @@ program
     const config = loadConfig(process.env);
     const server = await startServer(config);
     console.log(`suppression-ledger listening on ${server.url} (embedded log in ${config.dataDir})`);
-    console.log(`  API docs: ${server.url}/docs   health: ${server.url}/readyz   metrics: ${server.url}/metrics`);
+    console.log(
+      `  API docs: ${server.url}/docs   health: ${server.url}/readyz   metrics: ${server.url}/metrics`,
+    );
   });
 
 program
   .command('record')
   .description('record an opt-out or opt-in on a running ledger')
-  .addOption(new Option('--type <type>', 'what the person asked').choices(['opt_out', 'opt_in']).makeOptionMandatory())
+  .addOption(
+    new Option('--type <type>', 'what the person asked').choices(['opt_out', 'opt_in']).makeOptionMandatory(),
+  )
   .requiredOption('--phone <phone>', 'the number, e.g. +14155550123')
-  .option('--brand <brand>', 'brand (default: the ledger\'s default brand)')
+  .option('--brand <brand>', "brand (default: the ledger's default brand)")
   .option('--program <program>', 'program within the brand')
   .addOption(new Option('--scope <scope>', 'width of the decision').choices(['global', 'brand', 'program']))
   .addOption(new Option('--source <source>', 'where it came from').choices(SOURCES).default('api'))
@@ -85,8 +94,16 @@ program
     if (o.brand !== undefined) query.set('brand', o.brand);
     if (o.program !== undefined) query.set('program', o.program);
     if (o.minPosition !== undefined) query.set('minPosition', o.minPosition);
-    const reply = await call(baseUrl(), 'GET', `/v1/suppressions/${encodeURIComponent(phone)}?${query.toString()}`);
-    const allowed = typeof reply.body === 'object' && reply.body !== null && 'allowed' in reply.body && reply.body.allowed === true;
+    const reply = await call(
+      baseUrl(),
+      'GET',
+      `/v1/suppressions/${encodeURIComponent(phone)}?${query.toString()}`,
+    );
+    const allowed =
+      typeof reply.body === 'object' &&
+      reply.body !== null &&
+      'allowed' in reply.body &&
+      reply.body.allowed === true;
     show(reply, allowed ? 0 : 3);
   });
 

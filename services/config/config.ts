@@ -30,7 +30,9 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
   LEDGER_DEFAULT_REGION: { help: 'ISO country for numbers written without +country code (default US)' },
   LEDGER_DEFAULT_BRAND: { help: 'brand of requests that name none (default "default")' },
   LEDGER_CONFIG_FILE: { help: 'JSON file with brands (templates, opt-out scope) and numbers (to → brand)' },
-  LEDGER_MAX_STALENESS_MS: { help: 'checks fail closed when the view is this far behind the log (default 5000)' },
+  LEDGER_MAX_STALENESS_MS: {
+    help: 'checks fail closed when the view is this far behind the log (default 5000)',
+  },
   LEDGER_READ_WAIT_MS: { help: 'how long a check with minPosition waits for the view (default 2000)' },
   LEDGER_BODY_LIMIT_BYTES: { help: 'largest request body (default 1048576)' },
   LEDGER_BATCH_CHECK_MAX: { help: 'most phones in one batch check (default 100000)' },
@@ -43,7 +45,10 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads and validates the environment once; every problem is reported together, with what to fix. */
-export function loadConfig(env: Env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Config {
+export function loadConfig(
+  env: Env,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): Config {
   const problems: string[] = [];
   for (const key of Object.keys(env)) {
     if (key.startsWith('LEDGER_') && !(key in SETTINGS)) {
@@ -51,7 +56,9 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (p) =>
     }
   }
   if (env.LEDGER_KAFKA_BROKERS !== undefined && env.LEDGER_KAFKA_BROKERS !== '') {
-    problems.push('LEDGER_KAFKA_BROKERS: Kafka mode is not in this build yet; unset it to run on the embedded log');
+    problems.push(
+      'LEDGER_KAFKA_BROKERS: Kafka mode is not in this build yet; unset it to run on the embedded log',
+    );
   }
   const int = (key: string, fallback: number, min: number, max: number): number => {
     const raw = env[key];
@@ -65,7 +72,9 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (p) =>
   };
   const region = (env.LEDGER_DEFAULT_REGION ?? 'US').toUpperCase();
   if (!isSupportedCountry(region)) {
-    problems.push(`LEDGER_DEFAULT_REGION=${region} is not an ISO 3166 country code libphonenumber knows (e.g. US, CA, GB)`);
+    problems.push(
+      `LEDGER_DEFAULT_REGION=${region} is not an ISO 3166 country code libphonenumber knows (e.g. US, CA, GB)`,
+    );
   }
   const logLevel = env.LEDGER_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -78,7 +87,10 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (p) =>
     host: env.HOST ?? '127.0.0.1',
     dataDir: env.LEDGER_DATA_DIR ?? './data',
     defaultRegion: region as Region,
-    directory: { defaultBrand, ...readDirectory(env.LEDGER_CONFIG_FILE, readFile, region as Region, problems) },
+    directory: {
+      defaultBrand,
+      ...readDirectory(env.LEDGER_CONFIG_FILE, readFile, region as Region, problems),
+    },
     maxStalenessMs: int('LEDGER_MAX_STALENESS_MS', 5000, 1, 86_400_000),
     readWaitMs: int('LEDGER_READ_WAIT_MS', 2000, 0, 60_000),
     bodyLimitBytes: int('LEDGER_BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
@@ -86,7 +98,10 @@ export function loadConfig(env: Env, readFile: (path: string) => string = (p) =>
     logLevel: logLevel as Config['logLevel'],
   };
   if (problems.length > 0) {
-    throw new LedgerError('invalid_config', `the configuration has problems:\n  - ${problems.join('\n  - ')}`);
+    throw new LedgerError(
+      'invalid_config',
+      `the configuration has problems:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   return deepFreeze(config);
 }
@@ -113,7 +128,8 @@ function readDirectory(
     return empty;
   }
   for (const key of Object.keys(parsed)) {
-    if (key !== 'brands' && key !== 'numbers') problems.push(`${path}: unknown key "${key}" (expected brands, numbers)`);
+    if (key !== 'brands' && key !== 'numbers')
+      problems.push(`${path}: unknown key "${key}" (expected brands, numbers)`);
   }
   const brands: Record<string, BrandSettings> = {};
   for (const [name, settings] of Object.entries(isObject(parsed.brands) ? parsed.brands : {})) {
@@ -123,13 +139,19 @@ function readDirectory(
       continue;
     }
     for (const key of Object.keys(settings)) {
-      if (!BRAND_KEYS.includes(key)) problems.push(`${path}: brands.${name}.${key} is unknown (known: ${BRAND_KEYS.join(', ')})`);
-      else if (typeof settings[key] !== 'string') problems.push(`${path}: brands.${name}.${key} must be a string`);
+      if (!BRAND_KEYS.includes(key))
+        problems.push(`${path}: brands.${name}.${key} is unknown (known: ${BRAND_KEYS.join(', ')})`);
+      else if (typeof settings[key] !== 'string')
+        problems.push(`${path}: brands.${name}.${key} must be a string`);
     }
-    if (settings.optOutScope !== undefined && settings.optOutScope !== 'brand' && settings.optOutScope !== 'program') {
+    if (
+      settings.optOutScope !== undefined &&
+      settings.optOutScope !== 'brand' &&
+      settings.optOutScope !== 'program'
+    ) {
       problems.push(`${path}: brands.${name}.optOutScope must be "brand" or "program"`);
     }
-    brands[name] = settings as BrandSettings;
+    brands[name] = settings;
   }
   const numbers: Record<string, NumberRoute> = {};
   for (const [number, route] of Object.entries(isObject(parsed.numbers) ? parsed.numbers : {})) {
@@ -142,7 +164,10 @@ function readDirectory(
     // Short codes stay as written; long codes are keyed by E.164 so any spelling of them matches.
     const key = /^\d{3,8}$/.test(number) ? number : collect(problems, () => parsePhone(number, region));
     if (key !== undefined) {
-      numbers[key] = { brand: route.brand, ...(typeof route.program === 'string' && { program: route.program }) };
+      numbers[key] = {
+        brand: route.brand,
+        ...(typeof route.program === 'string' && { program: route.program }),
+      };
     }
   }
   return { brands, numbers };

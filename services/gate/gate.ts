@@ -93,6 +93,14 @@ export class Gate {
   }
 
   private unknown(phone: E164, reason: string): CheckResult {
-    return { phone, allowed: false, status: 'unknown', reason, since: null, eventId: null, asOf: this.view.appliedPosition };
+    return {
+      phone,
+      allowed: false,
+      status: 'unknown',
+      reason,
+      since: null,
+      eventId: null,
+      asOf: this.view.appliedPosition,
+    };
   }
 }

@@ -22,7 +22,8 @@ export interface BrandDirectory {
 }
 
 export const DEFAULT_TEMPLATES = {
-  confirmation: '{brand}: You are unsubscribed and will receive no more messages. Reply START to resubscribe.',
+  confirmation:
+    '{brand}: You are unsubscribed and will receive no more messages. Reply START to resubscribe.',
   optInReply: '{brand}: You are subscribed again. Reply STOP to unsubscribe, HELP for help.',
   helpReply: '{brand}: Reply STOP to unsubscribe. Msg & data rates may apply.',
 } as const;
@@ -48,7 +49,8 @@ export function routeInbound(
   if (named.brand !== undefined) {
     return { brand: named.brand, ...(named.program !== undefined && { program: named.program }) };
   }
-  const route = (toE164 !== undefined ? directory.numbers[toE164] : undefined) ?? directory.numbers[to.trim()];
+  const route =
+    (toE164 !== undefined ? directory.numbers[toE164] : undefined) ?? directory.numbers[to.trim()];
   if (route !== undefined) {
     const program = named.program ?? route.program;
     return { brand: route.brand, ...(program !== undefined && { program }) };

@@ -62,7 +62,9 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
     channel: command.channel ?? DEFAULT_CHANNEL[command.source],
     evidence: command.evidence ?? {},
   };
-  return command.type === 'opt_out' ? { ...common, type: 'OptOutRecorded' } : { ...common, type: 'OptInRecorded' };
+  return command.type === 'opt_out'
+    ? { ...common, type: 'OptOutRecorded' }
+    : { ...common, type: 'OptInRecorded' };
 }
 
 /** Whether a repeated event id names the same fact; reusing an id for another fact must not hide it. */

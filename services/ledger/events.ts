@@ -2,7 +2,16 @@ import type { E164 } from './phone.js';
 import type { ScopeKey } from './scope.js';
 
 /** Where a consent decision came from. Kept small and fixed so reports can group by it. */
-export const SOURCES = ['sms_reply', 'web_form', 'crm', 'call_centre', 'email', 'import', 'api', 'provider'] as const;
+export const SOURCES = [
+  'sms_reply',
+  'web_form',
+  'crm',
+  'call_centre',
+  'email',
+  'import',
+  'api',
+  'provider',
+] as const;
 export type Source = (typeof SOURCES)[number];
 
 export const CHANNELS = ['sms', 'web', 'voice', 'email', 'file', 'api'] as const;

@@ -96,7 +96,12 @@ export function effectiveState(
     if (state.allowed) {
       state = { status: hard ? 'opted_out' : 'pending_review', allowed: false, cause: fact };
     } else if (hard && state.status === 'pending_review') {
-      state = { status: 'opted_out', allowed: false, cause: fact, ...(state.staleOptIn && { staleOptIn: state.staleOptIn }) };
+      state = {
+        status: 'opted_out',
+        allowed: false,
+        cause: fact,
+        ...(state.staleOptIn && { staleOptIn: state.staleOptIn }),
+      };
     }
     latestOutAt = Math.max(latestOutAt, fact.occurredAt);
   }
@@ -107,7 +112,10 @@ export function effectiveState(
 export function describe(state: EffectiveState, brand: string | undefined, program?: string): string {
   const { cause } = state;
   if (cause === undefined) {
-    const target = brand === undefined ? 'global scope' : `brand ${brand}${program === undefined ? '' : ` program ${program}`}`;
+    const target =
+      brand === undefined
+        ? 'global scope'
+        : `brand ${brand}${program === undefined ? '' : ` program ${program}`}`;
     return `no consent events for this number at the scopes covering ${target}`;
   }
   const where = `at ${cause.scope} (event ${cause.eventId})`;

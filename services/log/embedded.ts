@@ -4,7 +4,6 @@ import Database from 'better-sqlite3';
 import {
   asPosition,
   LedgerError,
-  START,
   type E164,
   type LedgerEvent,
   type Position,
@@ -54,7 +53,9 @@ export class EmbeddedEventLog implements EventLog {
       after: this.db.prepare<[number, number], Row>(
         'SELECT position, body FROM events WHERE position > ? ORDER BY position LIMIT ?',
       ),
-      byPhone: this.db.prepare<[string], Row>('SELECT position, body FROM events WHERE phone = ? ORDER BY position'),
+      byPhone: this.db.prepare<[string], Row>(
+        'SELECT position, body FROM events WHERE phone = ? ORDER BY position',
+      ),
       head: this.db.prepare<[], { head: number | null }>('SELECT MAX(position) AS head FROM events'),
       getCheckpoint: this.db.prepare<[string], { position: number }>(
         'SELECT position FROM checkpoints WHERE consumer = ?',
@@ -65,7 +66,8 @@ export class EmbeddedEventLog implements EventLog {
     };
     this.lastPosition = asPosition(this.statements.head.get()?.head ?? 0);
     this.checkpoints = {
-      get: (consumer) => Promise.resolve(asPosition(this.statements.getCheckpoint.get(consumer)?.position ?? 0)),
+      get: (consumer) =>
+        Promise.resolve(asPosition(this.statements.getCheckpoint.get(consumer)?.position ?? 0)),
       set: (consumer, position) => {
         this.statements.setCheckpoint.run(consumer, position, Date.now());
         return Promise.resolve();
@@ -105,13 +107,23 @@ export class EmbeddedEventLog implements EventLog {
         try {
           const savepoint = this.db.transaction(() =>
             pending.events.map((event): Appended => {
-              const info = insert.run(event.eventId, event.phone, event.type, event.recordedAt, JSON.stringify(event));
+              const info = insert.run(
+                event.eventId,
+                event.phone,
+                event.type,
+                event.recordedAt,
+                JSON.stringify(event),
+              );
               if (info.changes === 1) {
                 return { position: asPosition(Number(info.lastInsertRowid)), event, duplicate: false };
               }
               const original = byId.get(event.eventId);
               if (original === undefined) throw new Error(`event ${event.eventId} conflicted but is missing`);
-              return { position: asPosition(original.position), event: decode(original.body), duplicate: true };
+              return {
+                position: asPosition(original.position),
+                event: decode(original.body),
+                duplicate: true,
+              };
             }),
           );
           results[index] = savepoint();

@@ -144,7 +144,9 @@ export class ProjectorRunner {
     if (this.position >= target) this.markReady();
     while (!signal.aborted) {
       const from: Position = this.position;
-      const records: readonly Recorded[] | undefined = await this.withRetry(() => this.log.read(from, this.batchSize));
+      const records: readonly Recorded[] | undefined = await this.withRetry(() =>
+        this.log.read(from, this.batchSize),
+      );
       if (records === undefined) return;
       const last = records[records.length - 1];
       if (last === undefined) {

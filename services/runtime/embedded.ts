@@ -47,7 +47,10 @@ export function openEmbeddedLedger(config: Config, clock: LedgerClock = {}): Led
     newId: clock.newId ?? randomUUID,
     onRecorded: (event) => metrics.recorded(event),
   });
-  const gate = new Gate(view, runner, { maxStalenessMs: config.maxStalenessMs, readWaitMs: config.readWaitMs });
+  const gate = new Gate(view, runner, {
+    maxStalenessMs: config.maxStalenessMs,
+    readWaitMs: config.readWaitMs,
+  });
   runner.start();
   return {
     config,

@@ -50,6 +50,7 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
     registry,
     recorded: (event) => recorded.inc({ source: event.source, type: event.type }),
     // A batch is observed once, as its time per phone: one sample per request keeps the hot path cheap.
-    observeCheck: (kind, seconds, count = 1) => (kind === 'single' ? single : batch).observe(seconds / Math.max(count, 1)),
+    observeCheck: (kind, seconds, count = 1) =>
+      (kind === 'single' ? single : batch).observe(seconds / Math.max(count, 1)),
   };
 }
