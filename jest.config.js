@@ -10,6 +10,7 @@ const common = { transform, moduleNameMapper, testEnvironment: 'node' };
 
 export default {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
+  testTimeout: 30_000,
   projects: [
     {
       ...common,

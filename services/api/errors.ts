@@ -57,12 +57,10 @@ export function installErrorHandling(app: FastifyInstance): void {
       return reply.code(error.statusCode).send({ error: 'invalid_request', message: error.message });
     }
     request.log.error({ err: error }, 'request failed');
-    return reply
-      .code(500)
-      .send({
-        error: 'internal',
-        message: `internal error; the server log has the details (request ${request.id})`,
-      });
+    return reply.code(500).send({
+      error: 'internal',
+      message: `internal error; the server log has the details (request ${request.id})`,
+    });
   });
   app.setNotFoundHandler((request, reply) =>
     reply

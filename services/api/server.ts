@@ -20,6 +20,8 @@ export async function startServer(
   });
   const app = await buildApp(ledger, { logger: { level: config.logLevel } });
   await app.listen({ port: config.port, host: config.host });
+  // Checks are served from the first moment, failing closed until the replay is done.
+  ledger.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startServer } from '../api/index.js';
 import { classifyKeyword } from '../classifier/index.js';
-import { loadConfig } from '../config/index.js';
 import { CHANNELS, LedgerError, SOURCES } from '../ledger/index.js';
 import { call } from './client.js';
 
@@ -41,6 +39,11 @@ program
         `--role ${options.role} needs Kafka mode (LEDGER_KAFKA_BROKERS), which is not in this build yet; the embedded log runs every role in one process`,
       );
     }
+    // Loaded here so the client commands below start without fastify and SQLite.
+    const [{ loadConfig }, { startServer }] = await Promise.all([
+      import('../config/index.js'),
+      import('../api/index.js'),
+    ]);
     const config = loadConfig(process.env);
     const server = await startServer(config);
     console.log(`suppression-ledger listening on ${server.url} (embedded log in ${config.dataDir})`);

@@ -164,6 +164,9 @@ export class ProjectorRunner {
       this.options.onApplied?.(this.projection, records);
       this.releasePositionWaiters();
       if (!this.readyFlag && this.position >= target) this.markReady();
+      // A long replay reads synchronously from SQLite: give the event loop a turn between batches so
+      // health checks and fail-closed answers are still served meanwhile.
+      if (records.length === this.batchSize) await yieldToEventLoop();
     }
   }
 
@@ -231,6 +234,10 @@ export class ProjectorRunner {
     this.positionWaiters = this.positionWaiters.filter((w) => w.position > position);
     for (const waiter of due) waiter.resolve();
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -17,6 +17,8 @@ export interface Ledger {
   readonly intake: Intake;
   readonly metrics: Metrics;
   readonly views: readonly ViewProgress[];
+  /** Starts the projectors: the views replay the log, then follow it. */
+  start(): void;
   /** Resolves when every view has replayed the log it found at start. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -51,7 +53,6 @@ export function openEmbeddedLedger(config: Config, clock: LedgerClock = {}): Led
     maxStalenessMs: config.maxStalenessMs,
     readWaitMs: config.readWaitMs,
   });
-  runner.start();
   return {
     config,
     log,
@@ -65,6 +66,9 @@ export function openEmbeddedLedger(config: Config, clock: LedgerClock = {}): Led
       position: () => r.status().position,
       appliedAt: (position) => r.appliedAt(position),
     })),
+    start: () => {
+      for (const r of runners) r.start();
+    },
     ready: async () => {
       await Promise.all(runners.map((r) => r.whenReady()));
     },
