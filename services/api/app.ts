@@ -3,7 +3,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { auditPhone } from '../audit/index.js';
-import { LedgerError, parsePhone, type E164, type LedgerEvent, type Position } from '../ledger/index.js';
+import {
+  LedgerError,
+  memoisedPhoneParser,
+  type E164,
+  type LedgerEvent,
+  type Position,
+} from '../ledger/index.js';
 import type { Ledger } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
 import {
@@ -56,7 +62,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const phoneOf = (raw: string): E164 => parsePhone(raw, config.defaultRegion);
+  const phoneOf = memoisedPhoneParser(config.defaultRegion);
   const brandOf = (brand: string | undefined): string => brand ?? config.directory.defaultBrand;
   const positionOf = (token: string | undefined): Position | undefined =>
     token === undefined ? undefined : log.parseToken(token);

@@ -38,7 +38,8 @@ const KEYWORDS: ReadonlyMap<string, Keyword> = new Map<string, Keyword>([
   ['info', { intent: 'help' }],
 ]);
 
-const INVISIBLE = /[\u00AD\u200B-\u200F\u2060\uFEFF]/gu;
+/** Format characters (zero-width, soft hyphen, direction controls) are invisible to the sender. */
+const INVISIBLE = /\p{Cf}/gu;
 const NOT_WORD = /[^\p{L}\p{N}]+/gu;
 
 /** Case, width, punctuation and spacing do not change what a reply means. */

@@ -46,11 +46,12 @@ export function routeInbound(
   toE164: E164 | undefined,
   named: { brand?: string; program?: string },
 ): NumberRoute {
-  if (named.brand !== undefined) {
-    return { brand: named.brand, ...(named.program !== undefined && { program: named.program }) };
-  }
   const route =
     (toE164 !== undefined ? directory.numbers[toE164] : undefined) ?? directory.numbers[to.trim()];
+  // A named brand wins; when it is the number's own brand, the number still says which program.
+  if (named.brand !== undefined && named.brand !== route?.brand) {
+    return { brand: named.brand, ...(named.program !== undefined && { program: named.program }) };
+  }
   if (route !== undefined) {
     const program = named.program ?? route.program;
     return { brand: route.brand, ...(program !== undefined && { program }) };

@@ -3,11 +3,13 @@ import {
   DEFAULT_CHANNEL,
   effectiveState,
   evolve,
+  assertName,
   LedgerError,
   scopeKey,
   scopeTarget,
   type Channel,
   type E164,
+  type EffectiveState,
   type Evidence,
   type LedgerEvent,
   type PhoneHistory,
@@ -43,6 +45,13 @@ export interface Context {
 /** RecordConsent → the event to append. Brand scope unless told otherwise. */
 export function decideRecord(command: RecordConsent, { now, newId }: Context): LedgerEvent {
   const occurredAt = command.occurredAt ?? now;
+  if (!Number.isFinite(occurredAt) || Math.abs(occurredAt) > 8.64e15) {
+    throw new LedgerError(
+      'invalid_request',
+      'occurredAt is not a time; send an ISO 8601 time such as 2026-01-31T12:00:00Z',
+    );
+  }
+  assertName('brand', command.brand);
   if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
     throw new LedgerError(
       'invalid_request',
@@ -143,10 +152,14 @@ export function decideInbound(
   };
 
   if (intent === 'opt_in') {
-    return { events: [{ ...common, type: 'OptInRecorded' }], reply: fill(policy.optInReply, policy) };
+    const optIn: LedgerEvent = { ...common, type: 'OptInRecorded' };
+    // A stale opt-in (sent before an opt-out in force) is recorded but lifts nothing: say nothing
+    // rather than tell the person they are subscribed.
+    const lifted = stateAfter(history, optIn, scope).allowed;
+    return { events: [optIn], reply: lifted ? fill(policy.optInReply, policy) : null };
   }
   const optOut: LedgerEvent = { ...common, type: intent === 'review' ? 'OptOutSuspected' : 'OptOutRecorded' };
-  if (!isTransition(history, optOut, scope)) return { events: [optOut], reply: null };
+  if (!isConfirmable(history, optOut, scope)) return { events: [optOut], reply: null };
   const text = fill(policy.confirmation, policy);
   const confirmation: LedgerEvent = {
     ...common,
@@ -159,14 +172,21 @@ export function decideInbound(
   return { events: [optOut, confirmation], reply: text };
 }
 
-/** Does `event` move the phone from allowed to suppressed at `scope`? */
-function isTransition(history: PhoneHistory, event: LedgerEvent, scope: ScopeKey): boolean {
+/**
+ * Does `event` move the phone into opted_out at `scope`? A suspected opt-out suppresses but is not
+ * confirmed (it may not be one); a hard opt-out after it is, as the first confirmed transition.
+ */
+function isConfirmable(history: PhoneHistory, event: LedgerEvent, scope: ScopeKey): boolean {
+  const { brand, program } = scopeTarget(scope);
+  const before = effectiveState(history, brand, program);
+  return before.status !== 'opted_out' && stateAfter(history, event, scope).status === 'opted_out';
+}
+
+function stateAfter(history: PhoneHistory, event: LedgerEvent, scope: ScopeKey): EffectiveState {
   const { brand, program } = scopeTarget(scope);
   const last = history[history.length - 1];
   const next = ((last?.position ?? 0) + 1) as Position;
-  const before = effectiveState(history, brand, program);
-  const after = effectiveState(evolve(history, { position: next, event }), brand, program);
-  return before.allowed && !after.allowed;
+  return effectiveState(evolve(history, { position: next, event }), brand, program);
 }
 
 function fill(template: string, policy: BrandPolicy): string {

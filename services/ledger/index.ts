@@ -1,5 +1,5 @@
 export { LedgerError, ErrorCodes, type ErrorCode } from './errors.js';
-export { parsePhone, isE164, type E164, type Region } from './phone.js';
+export { parsePhone, memoisedPhoneParser, isE164, type E164, type Region } from './phone.js';
 export {
   scopeKey,
   coveringScopes,
