@@ -14,8 +14,11 @@ help: ## list the targets
 
 install: node_modules/.installed ## install the npm packages (builds better-sqlite3 from source if needed)
 
+# `npm install`, not `npm ci`: npm 11 writes lock files without other platforms' optional binaries
+# (@swc/core-darwin-…), then `npm ci` refuses its own lock (npm/cli#8320). `npm install` still
+# installs the versions the lock pins.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	node -e "require('better-sqlite3')(':memory:').close()"
 	touch $@
 

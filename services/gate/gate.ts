@@ -50,20 +50,16 @@ export class Gate {
   }
 
   async check(phone: E164, query: CheckQuery): Promise<CheckResult> {
-    const [result] = await this.checkMany([phone], query);
-    return result ?? this.unknown(phone, 'no answer');
+    const waited = await this.reach(query.minPosition);
+    if (waited !== undefined) return this.unknown(phone, waited);
+    return this.checkNow(phone, query.brand, query.program);
   }
 
   /** Waits (bounded) for the caller's own write, then answers every phone against one view state. */
   async checkMany(phones: readonly E164[], query: CheckQuery): Promise<CheckResult[]> {
-    const { brand, program, minPosition } = query;
-    if (minPosition !== undefined && this.view.appliedPosition < minPosition) {
-      const reached = await this.runner.waitForPosition(minPosition, this.options.readWaitMs);
-      if (!reached) {
-        const reason = `the suppression view has not applied position ${minPosition} yet`;
-        return phones.map((phone) => this.unknown(phone, reason));
-      }
-    }
+    const { brand, program } = query;
+    const waited = await this.reach(query.minPosition);
+    if (waited !== undefined) return phones.map((phone) => this.unknown(phone, waited));
     const unavailable = this.unavailableReason();
     if (unavailable !== undefined) return phones.map((phone) => this.unknown(phone, unavailable));
     return phones.map((phone) => this.answer(phone, this.view.check(phone, brand, program), brand, program));
@@ -74,6 +70,13 @@ export class Gate {
     const unavailable = this.unavailableReason();
     if (unavailable !== undefined) return this.unknown(phone, unavailable);
     return this.answer(phone, this.view.check(phone, brand, program), brand, program);
+  }
+
+  /** Waits (bounded) until the view has applied `minPosition`; the reason when it has not. */
+  private async reach(minPosition: Position | undefined): Promise<string | undefined> {
+    if (minPosition === undefined || this.view.appliedPosition >= minPosition) return undefined;
+    const reached = await this.runner.waitForPosition(minPosition, this.options.readWaitMs);
+    return reached ? undefined : `the suppression view has not applied position ${minPosition} yet`;
   }
 
   get asOf(): Position {

@@ -15,6 +15,7 @@ const SCHEMA_VERSION = 1;
 
 interface Pending {
   readonly events: readonly LedgerEvent[];
+  readonly bodies: readonly string[];
   readonly resolve: (appended: readonly Appended[]) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -40,10 +41,7 @@ export class EmbeddedEventLog implements EventLog {
   readonly checkpoints: CheckpointStore;
 
   private constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openExclusive(file);
     migrate(this.db);
     this.statements = {
       insert: this.db.prepare<[string, string, string, number, string]>(
@@ -64,18 +62,21 @@ export class EmbeddedEventLog implements EventLog {
         'INSERT INTO checkpoints (consumer, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at',
       ),
     };
-    this.lastPosition = asPosition(this.statements.head.get()?.head ?? 0);
+    this.lastPosition = this.storedHead();
     this.checkpoints = {
       get: (consumer) =>
-        Promise.resolve(asPosition(this.statements.getCheckpoint.get(consumer)?.position ?? 0)),
-      set: (consumer, position) => {
-        this.statements.setCheckpoint.run(consumer, position, Date.now());
-        return Promise.resolve();
-      },
+        this.guard(() => asPosition(this.statements.getCheckpoint.get(consumer)?.position ?? 0)),
+      set: (consumer, position) =>
+        this.guard(() => {
+          this.statements.setCheckpoint.run(consumer, position, Date.now());
+        }),
     };
   }
 
-  /** Opens (or creates) the log under `dataDir`. */
+  /**
+   * Opens (or creates) the log under `dataDir`. The file is locked for this process alone: a second
+   * ledger on the same directory would see a head and wake-ups that are not its own.
+   */
   static open(dataDir: string): EmbeddedEventLog {
     mkdirSync(dataDir, { recursive: true });
     return new EmbeddedEventLog(join(dataDir, 'ledger.sqlite'));
@@ -84,8 +85,17 @@ export class EmbeddedEventLog implements EventLog {
   append(events: readonly LedgerEvent[]): Promise<readonly Appended[]> {
     if (this.closed) return Promise.reject(new LedgerError('unavailable', 'the event log is closed'));
     if (events.length === 0) return Promise.resolve([]);
+    let bodies: string[];
+    try {
+      // Serialised now, so what is stored is what the caller handed over, whatever it does next.
+      bodies = events.map((event) => JSON.stringify(event));
+    } catch (error) {
+      return Promise.reject(
+        new LedgerError('internal', 'an event could not be serialised for the log', { cause: error }),
+      );
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
+      this.queue.push({ events, bodies, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -93,62 +103,71 @@ export class EmbeddedEventLog implements EventLog {
     });
   }
 
+  /**
+   * Commits every caller queued in this tick in one transaction, each caller's group in a savepoint
+   * so that one caller's failure fails only that caller. If the shared transaction itself is lost
+   * (disk full, I/O error), each caller is retried in a transaction of its own, so every caller's answer
+   * is the truth about its own events.
+   */
   private flush(): void {
     this.flushScheduled = false;
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const { insert, byId } = this.statements;
-    const results: (readonly Appended[])[] = [];
-    const failed = new Map<number, unknown>();
-    const commit = this.db.transaction(() => {
-      batch.forEach((pending, index) => {
-        // Each caller's group is all-or-nothing; one caller's failure must not fail the others.
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.db.transaction(() =>
+        batch.map((pending): Outcome => {
+          try {
+            return { appended: this.db.transaction(() => this.insertGroup(pending))() };
+          } catch (error) {
+            // SQLite may have rolled back the whole transaction: stop before anything runs outside it.
+            if (!this.db.inTransaction) throw error;
+            return { error };
+          }
+        }),
+      )();
+    } catch {
+      outcomes = batch.map((pending): Outcome => {
         try {
-          const savepoint = this.db.transaction(() =>
-            pending.events.map((event): Appended => {
-              const info = insert.run(
-                event.eventId,
-                event.phone,
-                event.type,
-                event.recordedAt,
-                JSON.stringify(event),
-              );
-              if (info.changes === 1) {
-                return { position: asPosition(Number(info.lastInsertRowid)), event, duplicate: false };
-              }
-              const original = byId.get(event.eventId);
-              if (original === undefined) throw new Error(`event ${event.eventId} conflicted but is missing`);
-              return {
-                position: asPosition(original.position),
-                event: decode(original.body),
-                duplicate: true,
-              };
-            }),
-          );
-          results[index] = savepoint();
+          return { appended: this.db.transaction(() => this.insertGroup(pending))() };
         } catch (error) {
-          failed.set(index, error);
+          return { error };
         }
       });
-    });
-    try {
-      commit();
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
-      return;
     }
+    let ok = false;
     for (const [index, pending] of batch.entries()) {
-      const result = results[index];
-      if (result === undefined) pending.reject(failed.get(index));
-      else {
-        for (const appended of result) {
-          if (appended.position > this.lastPosition) this.lastPosition = appended.position;
-        }
-        pending.resolve(result);
+      const outcome = outcomes[index];
+      if (outcome !== undefined && 'appended' in outcome) {
+        ok = true;
+        pending.resolve(outcome.appended);
+      } else {
+        pending.reject(outcome?.error ?? new LedgerError('internal', 'the append was not attempted'));
       }
     }
-    this.wake();
+    if (ok) {
+      this.lastPosition = this.storedHead();
+      this.wake();
+    }
+  }
+
+  private insertGroup({ events, bodies }: Pending): Appended[] {
+    const { insert, byId } = this.statements;
+    return events.map((event, i): Appended => {
+      const body = bodies[i] ?? '';
+      const info = insert.run(event.eventId, event.phone, event.type, event.recordedAt, body);
+      if (info.changes === 1) {
+        return { position: asPosition(Number(info.lastInsertRowid)), event: decode(body), duplicate: false };
+      }
+      const original = byId.get(event.eventId);
+      if (original === undefined) throw new Error(`event ${event.eventId} conflicted but is missing`);
+      return { position: asPosition(original.position), event: decode(original.body), duplicate: true };
+    });
+  }
+
+  private storedHead(): Position {
+    return asPosition(this.statements.head.get()?.head ?? 0);
   }
 
   private wake(): void {
@@ -157,16 +176,26 @@ export class EmbeddedEventLog implements EventLog {
     for (const wake of waiters) wake();
   }
 
+  /** Runs synchronous SQLite work as a promise; a closed log or a failed statement rejects. */
+  private guard<T>(work: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new LedgerError('unavailable', 'the event log is closed'));
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
   read(after: Position, limit: number): Promise<readonly Recorded[]> {
-    return Promise.resolve(this.statements.after.all(after, limit).map(toRecorded));
+    return this.guard(() => this.statements.after.all(after, limit).map(toRecorded));
   }
 
   readPhone(phone: E164): Promise<readonly Recorded[]> {
-    return Promise.resolve(this.statements.byPhone.all(phone).map(toRecorded));
+    return this.guard(() => this.statements.byPhone.all(phone).map(toRecorded));
   }
 
   head(): Promise<Position> {
-    return Promise.resolve(this.lastPosition);
+    return this.guard(() => this.lastPosition);
   }
 
   waitForAppend(after: Position, signal?: AbortSignal): Promise<void> {
@@ -201,6 +230,34 @@ export class EmbeddedEventLog implements EventLog {
     this.db.close();
     return Promise.resolve();
   }
+}
+
+type Outcome = { readonly appended: readonly Appended[] } | { readonly error: unknown };
+
+/**
+ * WAL with synchronous=FULL: a commit is on disk before it returns. Exclusive locking keeps a second
+ * process off the file; the write transaction takes the lock now rather than at the first append.
+ */
+function openExclusive(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new Error(`SQLite refused WAL mode (got ${String(mode)})`);
+    db.pragma('synchronous = FULL');
+    db.exec('BEGIN IMMEDIATE; COMMIT;');
+  } catch (error) {
+    db.close();
+    const busy = (error as { code?: string }).code?.startsWith('SQLITE_BUSY') === true;
+    throw new LedgerError(
+      busy ? 'unavailable' : 'internal',
+      busy
+        ? `${file} is in use by another ledger process; stop it or use another LEDGER_DATA_DIR`
+        : `cannot open the event log at ${file}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return db;
 }
 
 function migrate(db: Database.Database): void {

@@ -43,7 +43,8 @@ const APPLIED_MEMORY = 100_000;
 export class ProjectorRunner {
   private position: Position | undefined;
   private knownHead: Position | undefined;
-  private behindSince: number | undefined;
+  /** recordedAt of the oldest record read but not yet applied: what lag is measured from. */
+  private oldestPendingAt: number | undefined;
   private readyFlag = false;
   private lastError: string | undefined;
   private failing = false;
@@ -77,6 +78,10 @@ export class ProjectorRunner {
     await this.loop;
     for (const waiter of this.positionWaiters) waiter.resolve();
     this.positionWaiters = [];
+    // Nobody waits forever on a runner that will not get there.
+    const readyWaiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const resolve of readyWaiters) resolve();
   }
 
   /** Resolves when the initial replay up to the head seen at start is done. */
@@ -112,9 +117,9 @@ export class ProjectorRunner {
     return !this.failing;
   }
 
-  /** Milliseconds since the view first fell behind the log head it knows of; 0 when caught up. */
+  /** Age of the oldest record the view has read but not applied; 0 when caught up. */
   lagMs(): number {
-    return this.behindSince === undefined ? 0 : this.now() - this.behindSince;
+    return this.oldestPendingAt === undefined ? 0 : Math.max(0, this.now() - this.oldestPendingAt);
   }
 
   status(): ProjectorStatus {
@@ -139,6 +144,7 @@ export class ProjectorRunner {
     if (checkpoint === undefined) return;
     this.position = checkpoint;
     this.appliedFloor = checkpoint;
+    this.releasePositionWaiters();
     const target = await this.log.head();
     this.observeHead(target);
     if (this.position >= target) this.markReady();
@@ -150,16 +156,22 @@ export class ProjectorRunner {
       if (records === undefined) return;
       const last = records[records.length - 1];
       if (last === undefined) {
-        this.behindSince = undefined;
+        this.oldestPendingAt = undefined;
         if (!this.readyFlag) this.markReady();
         await this.log.waitForAppend(from, signal);
         if (!signal.aborted) this.observeHead(await this.log.head());
         continue;
       }
       this.observeHead(last.position);
-      const applied = await this.withRetry(() => this.projection.applyBatch(records));
-      if (applied === undefined && signal.aborted) return;
+      this.oldestPendingAt ??= records[0]?.event.recordedAt;
+      const applied = await this.withRetry(async () => {
+        await this.projection.applyBatch(records);
+        return true;
+      });
+      if (applied === undefined) return;
       this.position = last.position;
+      // The next read (right below) sets it again from the first record still pending.
+      this.oldestPendingAt = undefined;
       this.rememberApplied(last.position);
       this.options.onApplied?.(this.projection, records);
       this.releasePositionWaiters();
@@ -193,7 +205,6 @@ export class ProjectorRunner {
 
   private observeHead(head: Position): void {
     if (this.knownHead === undefined || head > this.knownHead) this.knownHead = head;
-    if (this.position !== undefined && this.knownHead > this.position) this.behindSince ??= this.now();
   }
 
   /** Runs `work` until it succeeds or the runner stops (then undefined). */
