@@ -1,5 +1,5 @@
 import { classifyKeyword } from '../classifier/index.js';
-import { LedgerError, type E164, type LedgerEvent, type PhoneHistory } from '../ledger/index.js';
+import { type E164, type LedgerEvent, type PhoneHistory } from '../ledger/index.js';
 import { BRAND, PHONE, T0, given, optIn, optOut, suspected } from '../../test/support/given.js';
 import { DEFAULT_TEMPLATES, policyFor, routeInbound, type BrandDirectory } from './brands.js';
 import {
@@ -10,6 +10,7 @@ import {
   type InboundMessage,
   type RecordConsent,
 } from './decide.js';
+import { caught } from '../../test/support/caught.js';
 
 const NOW = T0 + 60 * 60_000;
 
@@ -22,16 +23,6 @@ function ids(prefix = 'id') {
 
 function context(now = NOW) {
   return { now, newId: ids() };
-}
-
-function caught(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof LedgerError) return error;
-    throw error;
-  }
-  throw new Error('expected a LedgerError, nothing was thrown');
 }
 
 const OPT_OUT: RecordConsent = { type: 'opt_out', phone: PHONE, brand: BRAND, source: 'web_form' };

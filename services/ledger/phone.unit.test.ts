@@ -1,15 +1,8 @@
 import { LedgerError } from './errors.js';
 import { isE164, parsePhone, type Region } from './phone.js';
+import { caught } from '../../test/support/caught.js';
 
-function rejection(raw: unknown, region: Region = 'US'): LedgerError {
-  try {
-    parsePhone(raw, region);
-  } catch (error) {
-    if (error instanceof LedgerError) return error;
-    throw error;
-  }
-  throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
-}
+const rejection = (raw: unknown, region: Region = 'US'): LedgerError => caught(() => parsePhone(raw, region));
 
 describe('phone numbers are normalised to E.164 (DESIGN.md §3)', () => {
   describe('what people and systems actually send', () => {

@@ -8,16 +8,7 @@ import {
   scopeTarget,
   type ScopeKey,
 } from './scope.js';
-
-function caught(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof LedgerError) return error;
-    throw error;
-  }
-  throw new Error('expected a LedgerError, nothing was thrown');
-}
+import { caught } from '../../test/support/caught.js';
 
 describe('scopes: global ⊇ brand:<b> ⊇ program:<b>/<p>', () => {
   describe('scopeKey', () => {
