@@ -10,6 +10,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   event_id_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  undecodable_record: 500,
   unavailable: 503,
   internal: 500,
 };

@@ -8,6 +8,7 @@ export const ErrorCodes = [
   'event_id_conflict',
   'payload_too_large',
   'unsupported_media_type',
+  'undecodable_record',
   'unavailable',
   'internal',
 ] as const;
