@@ -28,10 +28,10 @@ build: install ## compile TypeScript to dist/
 run: build ## run the ledger on the embedded log (PORT, LEDGER_DATA_DIR from the environment)
 	node dist/services/cli/main.js start
 
-test: build ## typecheck, lint, then every test suite (unit, integration, end-to-end)
+test: build ## typecheck, lint, then every test suite (unit, integration, end-to-end; starts and stops a local Kafka)
 	npm run -s typecheck
 	npm run -s lint
-	npx jest --ci
+	infra/kafka/with-kafka.sh npx jest --ci
 
 test-unit: install ## the fast unit tests only
 	npx jest --selectProjects unit
@@ -47,3 +47,17 @@ format: install ## prettier --write
 
 clean: ## remove build output and the default data directory
 	rm -rf dist data .tmp
+
+# ---- local Apache Kafka (DESIGN.md §6 "Modes"): KRaft nodes as child JVMs, jars from Maven Central ----
+KAFKA_NODES ?= 1
+
+.PHONY: kafka-resolve kafka-up kafka-down
+
+kafka-resolve: ## resolve Kafka's jars from Maven Central into infra/kafka/.lib (no-op when up to date)
+	infra/kafka/resolve.sh
+
+kafka-up: ## resolve (if needed) and start a local Kafka on 127.0.0.1:9092 (KAFKA_NODES=3: 19092/29092/39092)
+	KAFKA_NODES=$(KAFKA_NODES) infra/kafka/kafka-up.sh
+
+kafka-down: ## stop the local Kafka and delete its data (infra/kafka/.run)
+	infra/kafka/kafka-down.sh
