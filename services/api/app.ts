@@ -3,13 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { auditPhone } from '../audit/index.js';
-import {
-  LedgerError,
-  memoisedPhoneParser,
-  type E164,
-  type LedgerEvent,
-  type Position,
-} from '../ledger/index.js';
+import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '../ledger/index.js';
+import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import type { Ledger } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
 import {
@@ -38,7 +33,7 @@ const errors = { 400: { $ref: 'Error#' }, 413: { $ref: 'Error#' } } as const;
 
 /** The HTTP surface as a function of the ledger's ports; `server.ts` owns listening and signals. */
 export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promise<FastifyInstance> {
-  const { config, log, gate, intake, metrics } = ledger;
+  const { config, gate, intake, metrics } = ledger;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimitBytes,
@@ -64,8 +59,8 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
 
   const phoneOf = memoisedPhoneParser(config.defaultRegion);
   const brandOf = (brand: string | undefined): string => brand ?? config.directory.defaultBrand;
-  const positionOf = (token: string | undefined): Position | undefined =>
-    token === undefined ? undefined : log.parseToken(token);
+  const positionOf = (token: string | undefined): readonly LogPoint[] | undefined =>
+    token === undefined ? undefined : parseToken(token);
 
   app.post(
     '/v1/events',
@@ -94,7 +89,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       return reply.code(appended.duplicate ? 200 : 201).send({
         eventId: appended.event.eventId,
         phone: appended.event.phone,
-        position: log.token(appended.position),
+        position: pointToken(appended),
         recordedAt: iso(appended.event.recordedAt) ?? '',
         duplicate: appended.duplicate,
       });
@@ -125,7 +120,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       return {
         intent: result.classification.intent,
         eventId: consent?.event.eventId ?? null,
-        position: consent === undefined ? null : log.token(consent.position),
+        position: consent === undefined ? null : pointToken(consent),
         reply: result.reply,
       };
     },
@@ -152,7 +147,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         ...(min !== undefined && { minPosition: min }),
       });
       metrics.observeCheck('single', Number(process.hrtime.bigint() - started) / 1e9);
-      return { ...result, since: iso(result.since), asOf: log.token(result.asOf) };
+      return { ...result, since: iso(result.since), asOf: cursorToken(result.asOf) };
     },
   );
 
@@ -198,7 +193,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         return { phone: p, allowed: answer?.allowed ?? false, status: answer?.status ?? 'unknown' };
       });
       metrics.observeCheck('batch', Number(process.hrtime.bigint() - started) / 1e9, phones.length);
-      return { results, asOf: log.token(gate.asOf) };
+      return { results, asOf: cursorToken(gate.asOf) };
     },
   );
 
@@ -215,12 +210,18 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
     async (request) => {
       const phone = phoneOf(request.params.phone);
       const at = request.query.at === undefined ? undefined : Date.parse(request.query.at);
-      const report = await auditPhone(log, ledger.views, phone, at);
+      if (ledger.history === undefined) {
+        throw new LedgerError(
+          'unavailable',
+          'per-number audit on Kafka needs the per-phone projection into PostgreSQL, which this build does not have yet; replay the topic, or run on the embedded log',
+        );
+      }
+      const report = await auditPhone(ledger.history, ledger.views, phone, at);
       return {
         phone: report.phone,
         at: iso(report.at),
         events: report.events.map((entry) => ({
-          position: log.token(entry.position),
+          position: pointToken(entry),
           event: eventJson(entry.event),
           views: entry.views.map((v) => ({ ...v, appliedAt: iso(v.appliedAt) })),
         })),
@@ -238,8 +239,8 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         return {
           name: s.name,
           kind: s.kind,
-          position: log.token(s.position),
-          head: log.token(s.head),
+          position: cursorToken(s.position),
+          head: cursorToken(s.head),
           lag: { events: s.lagEvents, ms: s.lagMs },
           ready: s.ready,
           healthy: s.healthy,

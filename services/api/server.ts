@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
-import { openEmbeddedLedger, type Ledger } from '../runtime/index.js';
+import { openEmbeddedLedger, openKafkaLedger, type Ledger } from '../runtime/index.js';
 import { buildApp } from './app.js';
 
 export interface RunningServer {
@@ -15,10 +15,27 @@ export async function startServer(
   config: Config,
   onSignalClosed: () => void = () => process.exit(0),
 ): Promise<RunningServer> {
-  const ledger = openEmbeddedLedger(config, {
-    onProjectorError: (error, view) => app.log.error({ err: error, view }, 'projector failed; retrying'),
-  });
+  // Kafka talks while connecting, before the app (and its logger) exists: those lines go to stderr.
+  const served: { app?: FastifyInstance } = {};
+  const logError = (extra: object, message: string): void => {
+    if (served.app === undefined) {
+      process.stderr.write(`${JSON.stringify({ level: 'error', msg: message, ...extra })}\n`);
+    } else {
+      served.app.log.error(extra, message);
+    }
+  };
+  const clock = {
+    onProjectorError: (error: unknown, view: string) =>
+      logError({ err: error, view }, 'projector failed; retrying'),
+    onLog: (level: string, message: string, extra: object) => {
+      if (level === 'error') logError(extra, `kafka: ${message}`);
+      else served.app?.log.warn(extra, `kafka: ${message}`);
+    },
+  };
+  const ledger =
+    config.kafka === undefined ? openEmbeddedLedger(config, clock) : await openKafkaLedger(config, clock);
   const app = await buildApp(ledger, { logger: { level: config.logLevel } });
+  served.app = app;
   await app.listen({ port: config.port, host: config.host });
   // Checks are served from the first moment, failing closed until the replay is done.
   ledger.start();
@@ -27,7 +44,7 @@ export async function startServer(
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   void ledger
     .ready()
-    .then(() => app.log.info({ position: ledger.gate.asOf }, 'views replayed; checks are served'));
+    .then(() => app.log.info({ asOf: ledger.gate.asOf }, 'views replayed; checks are served'));
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {

@@ -4,20 +4,18 @@ import {
   foldHistory,
   type E164,
   type LedgerEvent,
-  type Position,
   type Status,
 } from '../ledger/index.js';
-import type { EventLog } from '../log/index.js';
+import type { LogPoint, LogRecord, PhoneHistorySource } from '../log/index.js';
 
 /** What the audit needs to know of each view: how far it got and when it applied a position. */
 export interface ViewProgress {
   readonly name: string;
-  position(): Position;
-  appliedAt(position: Position): number | undefined;
+  applied(point: LogPoint): boolean;
+  appliedAt(point: LogPoint): number | undefined;
 }
 
-export interface AuditedEvent {
-  readonly position: Position;
+export interface AuditedEvent extends LogPoint {
   readonly event: LedgerEvent;
   readonly views: readonly {
     readonly view: string;
@@ -49,7 +47,7 @@ export interface AuditReport {
  * never from a view. With `at`, the state is what the ledger knew at that time (events recorded by then).
  */
 export async function auditPhone(
-  log: EventLog,
+  log: PhoneHistorySource,
   views: readonly ViewProgress[],
   phone: E164,
   at?: number,
@@ -79,13 +77,14 @@ export async function auditPhone(
   return {
     phone,
     at: at ?? null,
-    events: records.map(({ position, event }) => ({
+    events: records.map(({ partition, position, event }: LogRecord) => ({
+      partition,
       position,
       event,
       views: views.map((view) => ({
         view: view.name,
-        applied: view.position() >= position,
-        appliedAt: view.appliedAt(position) ?? null,
+        applied: view.applied({ partition, position }),
+        appliedAt: view.appliedAt({ partition, position }) ?? null,
       })),
     })),
     effective,

@@ -36,7 +36,7 @@ program
     if (options.role !== 'all') {
       throw new LedgerError(
         'invalid_config',
-        `--role ${options.role} needs Kafka mode (LEDGER_KAFKA_BROKERS), which is not in this build yet; the embedded log runs every role in one process`,
+        `--role ${options.role}: separate roles are not in this build yet; "ledger start" runs every role in one process (on Kafka too, with LEDGER_KAFKA_BROKERS)`,
       );
     }
     // Loaded here so the client commands below start without fastify and SQLite.
@@ -46,7 +46,11 @@ program
     ]);
     const config = loadConfig(process.env);
     const server = await startServer(config);
-    console.log(`suppression-ledger listening on ${server.url} (embedded log in ${config.dataDir})`);
+    const where =
+      config.kafka === undefined
+        ? `embedded log in ${config.dataDir}`
+        : `Kafka topic ${config.kafka.topic} on ${config.kafka.brokers.join(',')}`;
+    console.log(`suppression-ledger listening on ${server.url} (${where})`);
     console.log(
       `  API docs: ${server.url}/docs   health: ${server.url}/readyz   metrics: ${server.url}/metrics`,
     );

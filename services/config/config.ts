@@ -14,6 +14,17 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly batchCheckMax: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Kafka mode, when LEDGER_KAFKA_BROKERS is set; the embedded log otherwise. */
+  readonly kafka: KafkaConfig | undefined;
+}
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  /** For creating the topic only; an existing topic keeps its partitions. */
+  readonly partitions: number;
+  /** For creating the topic only; -1 takes the broker's default. */
+  readonly replicationFactor: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -38,8 +49,12 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
   LEDGER_BATCH_CHECK_MAX: { help: 'most phones in one batch check (default 100000)' },
   LEDGER_LOG_LEVEL: { help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   LEDGER_URL: { help: 'where CLI commands find a running ledger (default http://127.0.0.1:8080)' },
-  LEDGER_KAFKA_BROKERS: { help: 'Kafka bootstrap servers (Kafka mode; not in this build yet)' },
-  LEDGER_TOPIC: { help: 'Kafka topic of the log (Kafka mode; not in this build yet)' },
+  LEDGER_KAFKA_BROKERS: { help: 'Kafka bootstrap servers host:port,... (switches to Kafka mode)' },
+  LEDGER_TOPIC: { help: 'Kafka topic of the log (default ledger.events)' },
+  LEDGER_PARTITIONS: { help: 'partitions when the ledger creates the topic (default 6)' },
+  LEDGER_REPLICATION_FACTOR: {
+    help: 'replication when the ledger creates the topic (default -1: the broker default)',
+  },
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -54,11 +69,6 @@ export function loadConfig(
     if (key.startsWith('LEDGER_') && !(key in SETTINGS)) {
       problems.push(`${key} is not a setting of the ledger (known: ${Object.keys(SETTINGS).join(', ')})`);
     }
-  }
-  if (env.LEDGER_KAFKA_BROKERS !== undefined && env.LEDGER_KAFKA_BROKERS !== '') {
-    problems.push(
-      'LEDGER_KAFKA_BROKERS: Kafka mode is not in this build yet; unset it to run on the embedded log',
-    );
   }
   const int = (key: string, fallback: number, min: number, max: number): number => {
     const raw = env[key];
@@ -96,6 +106,7 @@ export function loadConfig(
     bodyLimitBytes: int('LEDGER_BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
     batchCheckMax: int('LEDGER_BATCH_CHECK_MAX', 100_000, 1, 10_000_000),
     logLevel: logLevel as Config['logLevel'],
+    kafka: readKafka(env, int, problems),
   };
   if (problems.length > 0) {
     throw new LedgerError(
@@ -104,6 +115,34 @@ export function loadConfig(
     );
   }
   return deepFreeze(config);
+}
+
+function readKafka(
+  env: Env,
+  int: (key: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): KafkaConfig | undefined {
+  const raw = env.LEDGER_KAFKA_BROKERS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const brokers = raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
+  for (const broker of brokers) {
+    if (!/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(broker)) {
+      problems.push(`LEDGER_KAFKA_BROKERS: "${broker}" is not host:port (e.g. 127.0.0.1:9092)`);
+    }
+  }
+  const topic = env.LEDGER_TOPIC ?? 'ledger.events';
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
+    problems.push(
+      `LEDGER_TOPIC=${topic} is not a valid Kafka topic name (letters, digits, . _ -; at most 249)`,
+    );
+  }
+  const replicationFactor = int('LEDGER_REPLICATION_FACTOR', -1, -1, 16);
+  if (replicationFactor === 0)
+    problems.push('LEDGER_REPLICATION_FACTOR must be -1 (broker default) or 1..16');
+  return { brokers, topic, partitions: int('LEDGER_PARTITIONS', 6, 1, 1024), replicationFactor };
 }
 
 const BRAND_KEYS = ['displayName', 'optOutScope', 'confirmation', 'optInReply', 'helpReply'];

@@ -1,1 +1,1 @@
-export { loadConfig, SETTINGS, type Config } from './config.js';
+export { loadConfig, SETTINGS, type Config, type KafkaConfig } from './config.js';

@@ -1,4 +1,5 @@
-import { describe, type E164, type EffectiveState, type Position, type Status } from '../ledger/index.js';
+import { describe, type E164, type EffectiveState, type Status } from '../ledger/index.js';
+import { pointToken, reached, type Cursor, type LogPoint } from '../log/index.js';
 import type { MemoryView, ProjectorRunner } from '../projector/index.js';
 
 export type CheckStatus = Status | 'unknown';
@@ -10,7 +11,8 @@ export interface CheckResult {
   readonly reason: string;
   readonly since: number | null;
   readonly eventId: string | null;
-  readonly asOf: Position;
+  /** What the view had applied when it answered. */
+  readonly asOf: Cursor;
 }
 
 export interface GateOptions {
@@ -23,7 +25,8 @@ export interface GateOptions {
 export interface CheckQuery {
   readonly brand: string;
   readonly program?: string;
-  readonly minPosition?: Position;
+  /** Points the view must have applied first (the caller's own writes). */
+  readonly minPosition?: readonly LogPoint[];
 }
 
 /**
@@ -73,17 +76,24 @@ export class Gate {
   }
 
   /** Waits (bounded) until the view has applied `minPosition`; the reason when it has not. */
-  private async reach(minPosition: Position | undefined): Promise<string | undefined> {
-    if (minPosition === undefined || this.view.appliedPosition >= minPosition) return undefined;
-    const reached = await this.runner.waitForPosition(minPosition, this.options.readWaitMs);
-    return reached ? undefined : `the suppression view has not applied position ${minPosition} yet`;
+  private async reach(points: readonly LogPoint[] | undefined): Promise<string | undefined> {
+    if (points === undefined || reached(this.view.cursor, points)) return undefined;
+    if (await this.runner.waitFor(points, this.options.readWaitMs)) return undefined;
+    return `the suppression view has not applied position ${points.map(pointToken).join(',')} yet`;
   }
 
-  get asOf(): Position {
-    return this.view.appliedPosition;
+  get asOf(): Cursor {
+    return this.view.cursor;
   }
 
   private answer(phone: E164, state: EffectiveState, brand: string, program?: string): CheckResult {
+    const unreadable = this.view.quarantined(phone);
+    if (unreadable !== undefined) {
+      return this.unknown(
+        phone,
+        `the log holds a record for this number that cannot be read (${pointToken(unreadable)}: ${unreadable.reason}); it is in the dead-letter topic until an operator re-records it`,
+      );
+    }
     return {
       phone,
       allowed: state.allowed,
@@ -91,7 +101,7 @@ export class Gate {
       reason: describe(state, brand, program),
       since: state.cause?.occurredAt ?? null,
       eventId: state.cause?.eventId ?? null,
-      asOf: this.view.appliedPosition,
+      asOf: this.view.cursor,
     };
   }
 
@@ -103,7 +113,7 @@ export class Gate {
       reason,
       since: null,
       eventId: null,
-      asOf: this.view.appliedPosition,
+      asOf: this.view.cursor,
     };
   }
 }

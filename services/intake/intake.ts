@@ -1,11 +1,11 @@
 import { classifyKeyword, type Classification } from '../classifier/index.js';
 import {
   assertName,
-  foldHistory,
   LedgerError,
   parsePhone,
   type E164,
   type LedgerEvent,
+  type PhoneHistory,
   type Region,
 } from '../ledger/index.js';
 import type { Appended, EventLog } from '../log/index.js';
@@ -14,6 +14,8 @@ import { decideInbound, decideRecord, sameFact, type RecordConsent } from './dec
 
 export interface IntakeDeps {
   readonly log: EventLog;
+  /** A phone's consent facts as the log holds them now: replies are decided against them. */
+  readonly historyOf: (phone: E164) => Promise<PhoneHistory>;
   readonly directory: BrandDirectory;
   readonly defaultRegion: Region;
   readonly now: () => number;
@@ -81,7 +83,7 @@ export class Intake {
     classification: Classification,
   ): Promise<InboundResult> {
     const { log } = this.deps;
-    const history = foldHistory(await log.readPhone(from));
+    const history = await this.deps.historyOf(from);
     const decision = decideInbound(
       {
         from,

@@ -38,14 +38,16 @@ export function consentFact({ position, event }: Recorded): ConsentFact | undefi
 }
 
 /**
- * evolve(history, event) → history. Idempotent by position: a record at or below the last applied
- * position of this phone is a re-delivery and changes nothing.
+ * evolve(history, event) → history. Idempotent: a record at or below the last applied position of this
+ * phone is a re-delivery, and an event id the phone already has is a duplicate (a log that cannot
+ * dedupe at append, like Kafka, holds it twice); neither changes anything.
  */
 export function evolve(history: PhoneHistory, recorded: Recorded): PhoneHistory {
   const fact = consentFact(recorded);
   if (fact === undefined) return history;
   const last = history[history.length - 1];
   if (last !== undefined && fact.position <= last.position) return history;
+  if (history.some((earlier) => earlier.eventId === fact.eventId)) return history;
   return [...history, fact];
 }
 

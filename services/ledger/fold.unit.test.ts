@@ -394,6 +394,16 @@ describe('the fold of one phone (DESIGN.md §3)', () => {
       expect(evolve(history, recorded(optOut({ eventId: 'other' }), 3))).toBe(history);
     });
 
+    it('an event id the phone already has is a duplicate, even at a later position (a log that appended it twice)', () => {
+      const history = evolve(evolve(EMPTY_HISTORY, first), second);
+      const again = recorded(optOut({ eventId: 'o1', occurredAt: T0 }), 9);
+      expect(evolve(history, again)).toBe(history);
+      given(optOut({ eventId: 'o1' }), optIn({ eventId: 'i1', occurredAt: T0 + 5 }))
+        .when(optOut({ eventId: 'o1' }))
+        .check(BRAND)
+        .is('opted_in');
+    });
+
     it('a ConfirmationSent returns the same history object', () => {
       const history = evolve(EMPTY_HISTORY, first);
       expect(evolve(history, recorded(confirmation(), 7))).toBe(history);

@@ -1,15 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  asPosition,
-  LedgerError,
-  type E164,
-  type LedgerEvent,
-  type Position,
-  type Recorded,
-} from '../ledger/index.js';
-import type { Appended, CheckpointStore, EventLog } from './port.js';
+import { asPosition, LedgerError, type E164, type LedgerEvent, type Position } from '../ledger/index.js';
+import type {
+  Appended,
+  CheckpointStore,
+  Consumption,
+  ConsumerSpec,
+  Cursor,
+  EventLog,
+  LogRecord,
+  PhoneHistorySource,
+} from './port.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -25,12 +27,16 @@ interface Row {
   body: string;
 }
 
+const CONSUME_BATCH = 2000;
+const READ_RETRY_MS = 100;
+
 /**
- * The embedded log: one SQLite file in WAL mode with synchronous=FULL, so an append is on disk before
+ * The embedded log: one partition in one SQLite file in WAL mode with synchronous=FULL, so an append is on disk before
  * it is acknowledged. Appends that arrive in the same tick share one transaction (group commit), which
  * keeps fsyncs per second, not per event, the limit.
  */
-export class EmbeddedEventLog implements EventLog {
+export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
+  readonly kind = 'embedded';
   private readonly db: Database.Database;
   private readonly statements;
   private queue: Pending[] = [];
@@ -158,11 +164,21 @@ export class EmbeddedEventLog implements EventLog {
       const body = bodies[i] ?? '';
       const info = insert.run(event.eventId, event.phone, event.type, event.recordedAt, body);
       if (info.changes === 1) {
-        return { position: asPosition(Number(info.lastInsertRowid)), event: decode(body), duplicate: false };
+        return {
+          partition: 0,
+          position: asPosition(Number(info.lastInsertRowid)),
+          event: decode(body),
+          duplicate: false,
+        };
       }
       const original = byId.get(event.eventId);
       if (original === undefined) throw new Error(`event ${event.eventId} conflicted but is missing`);
-      return { position: asPosition(original.position), event: decode(original.body), duplicate: true };
+      return {
+        partition: 0,
+        position: asPosition(original.position),
+        event: decode(original.body),
+        duplicate: true,
+      };
     });
   }
 
@@ -186,16 +202,66 @@ export class EmbeddedEventLog implements EventLog {
     }
   }
 
-  read(after: Position, limit: number): Promise<readonly Recorded[]> {
-    return this.guard(() => this.statements.after.all(after, limit).map(toRecorded));
+  partitions(): Promise<number> {
+    return Promise.resolve(1);
   }
 
-  readPhone(phone: E164): Promise<readonly Recorded[]> {
-    return this.guard(() => this.statements.byPhone.all(phone).map(toRecorded));
+  /** Records after `after`, in log order, at most `limit`. */
+  read(after: Position, limit: number): Promise<readonly LogRecord[]> {
+    return this.guard(() => this.statements.after.all(after, limit).map(toRecord));
   }
 
-  head(): Promise<Position> {
-    return this.guard(() => this.lastPosition);
+  readPhone(phone: E164): Promise<readonly LogRecord[]> {
+    return this.guard(() => this.statements.byPhone.all(phone).map(toRecord));
+  }
+
+  head(): Promise<Cursor> {
+    return this.guard(() => [this.lastPosition]);
+  }
+
+  /** The last position of the only partition. */
+  get last(): Position {
+    return this.lastPosition;
+  }
+
+  /**
+   * Reads after the checkpoint, delivers, repeats; when caught up it sleeps until an append wakes it, so
+   * new records are applied without polling delay.
+   */
+  consume(spec: ConsumerSpec): Consumption {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const running = (async () => {
+      let after = await spec.checkpoint(0);
+      while (!signal.aborted && !this.closed) {
+        let records: readonly LogRecord[];
+        try {
+          records = await this.read(after, CONSUME_BATCH);
+        } catch {
+          // A read that failed (I/O) is tried again, never skipped: the consumer's lag shows the wait.
+          await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+          continue;
+        }
+        const last = records[records.length - 1];
+        if (last === undefined) {
+          await this.waitForAppend(after, signal);
+          continue;
+        }
+        await spec.deliver(records, { partition: 0, head: this.lastPosition });
+        after = last.position;
+        // Reads are synchronous: a long replay gives the event loop a turn between batches.
+        if (records.length === CONSUME_BATCH) await new Promise((resolve) => setImmediate(resolve));
+      }
+    })().catch(() => {
+      // The contract: a rejecting checkpoint() or deliver() ends this consumption (the runner rejects
+      // only once it is stopping); it must not surface as an unhandled rejection.
+    });
+    return {
+      stop: async () => {
+        controller.abort();
+        await running;
+      },
+    };
   }
 
   waitForAppend(after: Position, signal?: AbortSignal): Promise<void> {
@@ -209,17 +275,6 @@ export class EmbeddedEventLog implements EventLog {
       this.waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });
-  }
-
-  token(position: Position): string {
-    return String(position);
-  }
-
-  parseToken(token: string): Position {
-    if (!/^\d{1,15}$/.test(token)) {
-      throw new LedgerError('invalid_request', `"${token}" is not a position token returned by this ledger`);
-    }
-    return asPosition(Number(token));
   }
 
   close(): Promise<void> {
@@ -239,7 +294,8 @@ type Outcome = { readonly appended: readonly Appended[] } | { readonly error: un
  * process off the file; the write transaction takes the lock now rather than at the first append.
  */
 function openExclusive(file: string): Database.Database {
-  const db = new Database(file);
+  // A short busy timeout: the only contention is a second process, which must be told at once.
+  const db = new Database(file, { timeout: 100 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     const mode = db.pragma('journal_mode = WAL', { simple: true });
@@ -292,6 +348,6 @@ function decode(body: string): LedgerEvent {
   return JSON.parse(body) as LedgerEvent;
 }
 
-function toRecorded(row: Row): Recorded {
-  return { position: asPosition(row.position), event: decode(row.body) };
+function toRecord(row: Row): LogRecord {
+  return { partition: 0, position: asPosition(row.position), event: decode(row.body) };
 }

@@ -1,32 +1,74 @@
 import type { E164, LedgerEvent, Position, Recorded } from '../ledger/index.js';
 
-export interface Appended {
-  readonly position: Position;
-  /** The event as the log holds it: for a duplicate, the original. */
-  readonly event: LedgerEvent;
+/**
+ * A record as the log holds it. `position` orders the records of one partition; every event of a
+ * phone is in one partition (key = E.164), so per phone the order is total.
+ */
+export interface LogRecord extends Recorded {
+  readonly partition: number;
+}
+
+export interface Appended extends LogRecord {
+  /** True when the event id was already on the log: `event` and `position` are the original's. */
   readonly duplicate: boolean;
 }
 
+/** For each partition (by index), the last position read or applied; 0 before the first. */
+export type Cursor = readonly Position[];
+
+/** A record the log holds but no schema can read: what is known of it, and why it failed. */
+export interface Undecodable {
+  readonly partition: number;
+  readonly position: Position;
+  /** The record's key: the phone, when the producer followed the contract. */
+  readonly key: string | null;
+  readonly reason: string;
+}
+
+export interface Delivery {
+  readonly partition: number;
+  /** The last position the log holds in this partition, as far as the adapter knows. */
+  readonly head: Position;
+}
+
+export interface ConsumerSpec {
+  /** The consumer's name: its consumer group on Kafka. */
+  readonly group: string;
+  /** Where a partition resumes when it is assigned: the last position the view applied (0: the start). */
+  checkpoint(partition: number): Promise<Position>;
+  /**
+   * Records of one partition, in order, after its checkpoint. The adapter delivers the next batch of that
+   * partition only once this resolves; a rejection stops the consumption (the caller retries inside).
+   */
+  deliver(records: readonly LogRecord[], delivery: Delivery): Promise<void>;
+  /** A record no schema can read: handed over (never dropped) so the view can fail closed for its key. */
+  undecodable?(record: Undecodable): Promise<void>;
+}
+
+export interface Consumption {
+  stop(): Promise<void>;
+}
+
 /**
- * The one source of truth. Appends are durable when their promise resolves; events of one phone are
- * totally ordered; an event id already on the log is acknowledged again and stored once.
+ * The one source of truth. Appends are durable when their promise resolves; an event id the adapter
+ * already holds is acknowledged again and stored once (the embedded log knows every id; see each adapter).
  */
 export interface EventLog {
-  /** Appends atomically, in order: all of the events or none. */
+  readonly kind: 'embedded' | 'kafka';
+  /** How many partitions the log has; fixed for its life (repartitioning would break per-phone order). */
+  partitions(): Promise<number>;
+  /** Appends atomically and in order: all of the events or none. */
   append(events: readonly LedgerEvent[]): Promise<readonly Appended[]>;
-  /** Records after `after`, in log order, at most `limit`. */
-  read(after: Position, limit: number): Promise<readonly Recorded[]>;
-  /** Every record of one phone in log order (audit, intake decisions). */
-  readPhone(phone: E164): Promise<readonly Recorded[]>;
-  /** The position of the newest record, START for an empty log. */
-  head(): Promise<Position>;
-  /** Resolves once the log holds a record after `after`, or when `signal` aborts. */
-  waitForAppend(after: Position, signal?: AbortSignal): Promise<void>;
-  readonly checkpoints: CheckpointStore;
-  /** The opaque consistency token clients see, and back. */
-  token(position: Position): string;
-  parseToken(token: string): Position;
+  /** The last position of every partition. */
+  head(): Promise<Cursor>;
+  /** Delivers every partition from the consumer's checkpoints onwards, then follows the log, until stopped. */
+  consume(spec: ConsumerSpec): Consumption;
   close(): Promise<void>;
+}
+
+/** Every record of one phone in log order: audit and intake decisions. */
+export interface PhoneHistorySource {
+  readPhone(phone: E164): Promise<readonly LogRecord[]>;
 }
 
 /** Where a consumer remembers how far it has applied the log. */

@@ -7,8 +7,8 @@ import {
   type EffectiveState,
   type PhoneHistory,
   type Position,
-  type Recorded,
 } from '../ledger/index.js';
+import type { Cursor, LogRecord, Undecodable } from '../log/index.js';
 import type { Projection } from './runner.js';
 
 /**
@@ -18,24 +18,39 @@ import type { Projection } from './runner.js';
 export class MemoryView implements Projection {
   readonly kind = 'memory';
   private readonly histories = new Map<E164, PhoneHistory>();
-  private position: Position = START;
+  private readonly applied: Position[] = [];
+  private readonly unreadable = new Map<string, Undecodable>();
 
   constructor(readonly name = 'memory') {}
 
-  checkpoint(): Promise<Position> {
-    return Promise.resolve(this.position);
+  checkpoint(partition: number): Promise<Position> {
+    return Promise.resolve(this.applied[partition] ?? START);
   }
 
-  applyBatch(records: readonly Recorded[]): Promise<void> {
+  applyBatch(records: readonly LogRecord[]): Promise<void> {
     for (const record of records) {
-      if (record.position <= this.position) continue;
+      const { partition, position } = record;
+      if (position <= (this.applied[partition] ?? START)) continue;
       const phone = record.event.phone;
       const before = this.histories.get(phone) ?? EMPTY_HISTORY;
       const after = evolve(before, record);
       if (after !== before) this.histories.set(phone, after);
-      this.position = record.position;
+      this.applied[partition] = position;
     }
     return Promise.resolve();
+  }
+
+  quarantine(record: Undecodable): Promise<void> {
+    if (record.position > (this.applied[record.partition] ?? START)) {
+      if (record.key !== null) this.unreadable.set(record.key, record);
+      this.applied[record.partition] = record.position;
+    }
+    return Promise.resolve();
+  }
+
+  /** The unreadable record for this phone, if the log holds one: checks must fail closed for it. */
+  quarantined(phone: E164): Undecodable | undefined {
+    return this.unreadable.size === 0 ? undefined : this.unreadable.get(phone);
   }
 
   check(phone: E164, brand: string, program?: string): EffectiveState {
@@ -46,8 +61,9 @@ export class MemoryView implements Projection {
     return this.histories.get(phone) ?? EMPTY_HISTORY;
   }
 
-  get appliedPosition(): Position {
-    return this.position;
+  /** What the view has applied, per partition. */
+  get cursor(): Cursor {
+    return this.applied;
   }
 
   /** Phones with at least one consent fact. */

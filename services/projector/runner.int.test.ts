@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import {
+  asPosition,
   foldHistory,
   START,
   type E164,
@@ -7,12 +8,23 @@ import {
   type LedgerEvent,
   type PhoneHistory,
   type Position,
-  type Recorded,
 } from '../ledger/index.js';
-import { EmbeddedEventLog } from '../log/index.js';
+import {
+  EmbeddedEventLog,
+  type ConsumerSpec,
+  type EventLog,
+  type LogPoint,
+  type LogRecord,
+} from '../log/index.js';
 import { MemoryView, ProjectorRunner, type Projection, type RunnerOptions } from './index.js';
 import { eventually } from '../../test/support/eventually.js';
-import { freshDir, phoneNo, readAll, uniqueOptOut } from '../../test/support/event-log-contract.js';
+import {
+  freshDir,
+  phoneNo,
+  readAllEmbedded,
+  settlesWithin,
+  uniqueOptOut,
+} from '../../test/support/event-log-contract.js';
 import { confirmation, optIn, optOut, suspected, T0 } from '../../test/support/given.js';
 
 /** A projection that records every batch it is offered and fails the first `failures` of them. */
@@ -30,11 +42,13 @@ class FlakyProjection implements Projection {
     this.failures = failures;
   }
 
-  checkpoint(): Promise<Position> {
-    return Promise.resolve(this.applied[this.applied.length - 1] ?? START);
+  /** The embedded log has partition 0 only. */
+  checkpoint(partition: number): Promise<Position> {
+    return Promise.resolve(partition === 0 ? (this.applied[this.applied.length - 1] ?? START) : START);
   }
 
-  applyBatch(records: readonly Recorded[]): Promise<void> {
+  applyBatch(records: readonly LogRecord[]): Promise<void> {
+    expect(records.every((r) => r.partition === 0)).toBe(true);
     this.offered.push(records.map((r) => r.position));
     if (this.failures > 0) {
       this.failures -= 1;
@@ -42,6 +56,10 @@ class FlakyProjection implements Projection {
     }
     this.applied.push(...records.map((r) => r.position));
     return Promise.resolve();
+  }
+
+  quarantine(): Promise<void> {
+    return Promise.reject(new Error('the embedded log has no undecodable records'));
   }
 }
 
@@ -64,27 +82,29 @@ class ValvedView implements Projection {
     this.shut = undefined;
   }
 
-  checkpoint(): Promise<Position> {
-    return this.view.checkpoint();
+  checkpoint(partition: number): Promise<Position> {
+    return this.view.checkpoint(partition);
   }
 
-  async applyBatch(records: readonly Recorded[]): Promise<void> {
+  async applyBatch(records: readonly LogRecord[]): Promise<void> {
     this.batchesStarted += 1;
     if (this.shut !== undefined) await this.shut.promise;
     await this.view.applyBatch(records);
   }
-}
 
-/** Whether `promise` settles within `ms`: a bound on hanging, not a performance figure. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
+  quarantine(): Promise<void> {
+    return Promise.reject(new Error('the embedded log has no undecodable records'));
   }
 }
+
+/** A point of the embedded log's only partition. */
+const at = (position: number): LogPoint => ({ partition: 0, position: asPosition(position) });
+
+/** 1, 2, … n: the positions of the first n records of the embedded log. */
+const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+
+/** The embedded log hands consume() at most this many records at a time (services/log/embedded.ts). */
+const EMBEDDED_BATCH = 2000;
 
 const BRAND = 'acme';
 const FAST_RETRY = { initialMs: 1, maxMs: 4 };
@@ -106,8 +126,8 @@ describe('ProjectorRunner over the embedded log', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runner(projection: Projection, options: RunnerOptions = {}): ProjectorRunner {
-    const created = new ProjectorRunner(log, projection, options);
+  function runner(projection: Projection, options: RunnerOptions = {}, on: EventLog = log): ProjectorRunner {
+    const created = new ProjectorRunner(on, projection, options);
     runners.push(created);
     return created;
   }
@@ -123,20 +143,44 @@ describe('ProjectorRunner over the embedded log', () => {
   }
 
   describe('replay and readiness', () => {
+    it('knows nothing before it starts', () => {
+      const projector = runner(new MemoryView());
+      expect(projector.status()).toMatchObject({
+        position: [],
+        head: [],
+        lagEvents: 0,
+        lagMs: 0,
+        ready: false,
+        healthy: true,
+      });
+      expect(projector.cursor).toEqual([]);
+    });
+
     it('is ready at once on an empty log', async () => {
       const projector = runner(new MemoryView());
       projector.start();
       await projector.whenReady();
-      expect(projector.status()).toMatchObject({ position: START, lagEvents: 0, ready: true, healthy: true });
+      expect(projector.status()).toMatchObject({
+        position: [START],
+        head: [START],
+        lagEvents: 0,
+        ready: true,
+        healthy: true,
+      });
+      expect(projector.cursor).toEqual([START]);
     });
 
-    it('replays the log it finds at start, in batches, then reports ready', async () => {
-      const head = await appendOptOuts(50);
+    it('replays the log it finds at start, batch by batch, then reports ready', async () => {
+      const count = 2 * EMBEDDED_BATCH + 500;
+      const head = await appendOptOuts(count);
       const view = new MemoryView();
       const batches: Position[][] = [];
-      const projector = runner(view, {
-        batchSize: 7,
-        onApplied: (_, records) => batches.push(records.map((r) => r.position)),
+      const readyWhenApplied: boolean[] = [];
+      const projector: ProjectorRunner = runner(view, {
+        onApplied: (_, records) => {
+          batches.push(records.map((r) => r.position));
+          readyWhenApplied.push(projector.ready);
+        },
       });
       const ready = projector.whenReady();
       expect(projector.ready).toBe(false);
@@ -144,12 +188,15 @@ describe('ProjectorRunner over the embedded log', () => {
       projector.start();
       await ready;
 
-      expect(view.appliedPosition).toBe(head);
-      expect(batches.flat()).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-      expect(batches.every((batch) => batch.length <= 7)).toBe(true);
+      expect(view.cursor).toEqual([head]);
+      expect(projector.cursor).toEqual([head]);
+      expect(batches.flat()).toEqual(upTo(count));
+      expect(batches.length).toBeGreaterThan(1);
+      // Not ready after an earlier batch: readiness is the whole log found at start.
+      expect(readyWhenApplied.slice(0, -1)).toEqual(batches.slice(0, -1).map(() => false));
       expect(projector.status()).toMatchObject({
-        position: head,
-        head,
+        position: [head],
+        head: [head],
         lagEvents: 0,
         ready: true,
         healthy: true,
@@ -167,6 +214,27 @@ describe('ProjectorRunner over the embedded log', () => {
       await projector.whenReady();
       await expect(projector.whenReady()).resolves.toBeUndefined();
     });
+
+    it("consumes as options.group, else as the projection's name", async () => {
+      const groups: string[] = [];
+      const spying: EventLog = {
+        kind: log.kind,
+        partitions: () => log.partitions(),
+        append: (events) => log.append(events),
+        head: () => log.head(),
+        close: () => log.close(),
+        consume: (spec: ConsumerSpec) => {
+          groups.push(spec.group);
+          return log.consume(spec);
+        },
+      };
+      const named = runner(new MemoryView('by-name'), {}, spying);
+      const grouped = runner(new MemoryView('by-option'), { group: 'ledger-memory-7' }, spying);
+      named.start();
+      grouped.start();
+      await Promise.all([named.whenReady(), grouped.whenReady()]);
+      expect(groups.sort()).toEqual(['by-name', 'ledger-memory-7']);
+    });
   });
 
   describe('following the log', () => {
@@ -179,7 +247,8 @@ describe('ProjectorRunner over the embedded log', () => {
       const stop = optOut({ phone: phoneNo(1), eventId: 'live-stop' });
       const [appended] = await log.append([stop]);
 
-      await expect(projector.waitForPosition(appended!.position, 1000)).resolves.toBe(true);
+      await expect(projector.waitFor([appended!], 1000)).resolves.toBe(true);
+      expect(appended?.partition).toBe(0);
       expect(view.check(phoneNo(1), BRAND)).toMatchObject({
         status: 'opted_out',
         allowed: false,
@@ -201,22 +270,25 @@ describe('ProjectorRunner over the embedded log', () => {
           for (let i = 0; i < 50; i += 1) await log.append([uniqueOptOut(phoneNo(caller))]);
         }),
       );
-      await expect(projector.waitForPosition(await log.head(), 2000)).resolves.toBe(true);
+      await expect(projector.waitFor([at(log.last)], 2000)).resolves.toBe(true);
 
-      expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(seen).toEqual(upTo(200));
+      expect(projector.cursor).toEqual([200]);
       for (let caller = 0; caller < 4; caller += 1) {
         expect(view.history(phoneNo(caller))).toEqual(foldHistory(await log.readPhone(phoneNo(caller))));
       }
     });
   });
 
-  describe('waitForPosition', () => {
-    it('resolves true at once for a position already applied', async () => {
+  describe('waitFor', () => {
+    it('resolves true at once for points already applied, and for no points', async () => {
       const head = await appendOptOuts(3);
       const projector = runner(new MemoryView());
       projector.start();
       await projector.whenReady();
-      await expect(projector.waitForPosition(head, 0)).resolves.toBe(true);
+      await expect(projector.waitFor([at(head)], 0)).resolves.toBe(true);
+      await expect(projector.waitFor([at(1), at(head)], 0)).resolves.toBe(true);
+      await expect(projector.waitFor([], 0)).resolves.toBe(true);
     });
 
     it('resolves true when a position appended later is applied', async () => {
@@ -224,27 +296,31 @@ describe('ProjectorRunner over the embedded log', () => {
       projector.start();
       await projector.whenReady();
 
-      const waiting = projector.waitForPosition(2 as Position, 2000);
+      const waiting = projector.waitFor([at(2)], 2000);
       await appendOptOuts(2);
       await expect(waiting).resolves.toBe(true);
     });
 
-    it('resolves false when the position is not applied within the timeout', async () => {
+    it('resolves false when a point is not applied within the timeout', async () => {
       const head = await appendOptOuts(2);
       const projector = runner(new MemoryView());
       projector.start();
       await projector.whenReady();
-      await expect(projector.waitForPosition((head + 1) as Position, 20)).resolves.toBe(false);
+      await expect(projector.waitFor([at(head + 1)], 20)).resolves.toBe(false);
+      // Every point must be reached, not some.
+      await expect(projector.waitFor([at(head), at(head + 1)], 20)).resolves.toBe(false);
+      // A partition the log does not have is never reached.
+      await expect(projector.waitFor([{ partition: 1, position: asPosition(1) }], 20)).resolves.toBe(false);
     });
   });
 
   describe('a failing projection', () => {
     it('reports unhealthy meanwhile, retries the same batch, then applies everything once, in order', async () => {
-      const head = await appendOptOuts(10);
+      const count = EMBEDDED_BATCH + 500;
+      const head = await appendOptOuts(count);
       const projection = new FlakyProjection(3);
       const duringFailures: ReturnType<ProjectorRunner['status']>[] = [];
       const projector: ProjectorRunner = runner(projection, {
-        batchSize: 4,
         retry: FAST_RETRY,
         onError: () => duringFailures.push(projector.status()),
       });
@@ -254,19 +330,26 @@ describe('ProjectorRunner over the embedded log', () => {
 
       expect(duringFailures).toHaveLength(3);
       for (const status of duringFailures) {
-        expect(status).toMatchObject({ healthy: false, lastError: 'view store unavailable', ready: false });
-        expect(status.position).toBe(START);
+        expect(status).toMatchObject({
+          healthy: false,
+          lastError: 'view store unavailable',
+          ready: false,
+          position: [START],
+        });
       }
-      expect(projection.offered.slice(0, 4)).toEqual([
-        [1, 2, 3, 4],
-        [1, 2, 3, 4],
-        [1, 2, 3, 4],
-        [1, 2, 3, 4],
+      // [first, last, length] of every batch offered: the first batch four times, then the rest once.
+      const firstBatch = [1, EMBEDDED_BATCH, EMBEDDED_BATCH];
+      expect(projection.offered.map((batch) => [batch[0], batch[batch.length - 1], batch.length])).toEqual([
+        firstBatch,
+        firstBatch,
+        firstBatch,
+        firstBatch,
+        [EMBEDDED_BATCH + 1, count, 500],
       ]);
-      expect(projection.applied).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+      expect(projection.applied).toEqual(upTo(head));
       expect(projector.healthy).toBe(true);
       expect(projector.status()).not.toHaveProperty('lastError');
-      expect(projector.status()).toMatchObject({ position: head, healthy: true, ready: true });
+      expect(projector.status()).toMatchObject({ position: [head], healthy: true, ready: true });
     });
 
     it('holds a live opt-out until the view takes it, skipping nothing after it', async () => {
@@ -282,11 +365,11 @@ describe('ProjectorRunner over the embedded log', () => {
       projection.failNext(2);
       const [first] = await log.append([uniqueOptOut(phoneNo(1))]);
       const rest = await appendOptOuts(3);
-      await expect(projector.waitForPosition(rest, 2000)).resolves.toBe(true);
+      await expect(projector.waitFor([at(rest)], 2000)).resolves.toBe(true);
 
       expect(duringFailures.map((s) => [s.healthy, s.lastError, s.position])).toEqual([
-        [false, 'view store unavailable', START],
-        [false, 'view store unavailable', START],
+        [false, 'view store unavailable', [START]],
+        [false, 'view store unavailable', [START]],
       ]);
       expect(projection.offered.slice(0, 3).map((batch) => batch[0])).toEqual([
         first?.position,
@@ -339,10 +422,10 @@ describe('ProjectorRunner over the embedded log', () => {
       await log.append(events.slice(0, 4));
       await log.append(events.slice(4));
       await log.append([events[0]!, optOut({ phone: c, eventId: 'c-out' })]);
-      // Volume across many phones and batches, deterministic so a failure reproduces.
+      // Volume across many phones and more than one batch, deterministic so a failure reproduces.
       const kinds = [optOut, optIn, suspected] as const;
       await log.append(
-        Array.from({ length: 300 }, (_, i) =>
+        Array.from({ length: EMBEDDED_BATCH + 300 }, (_, i) =>
           kinds[i % 3]!({
             phone: phoneNo(10 + ((i * 7) % 23)),
             eventId: `bulk-${i}`,
@@ -356,23 +439,23 @@ describe('ProjectorRunner over the embedded log', () => {
 
     it('whether records are re-applied in one batch or re-delivered by a second runner from position 0', async () => {
       const phones = await appendHistories();
-      const head = await log.head();
+      const head = log.last;
       const view = new MemoryView();
-      const first = runner(view, { batchSize: 64 });
+      const first = runner(view);
       first.start();
       await first.whenReady();
       await first.stop();
       const before = snapshot(view, phones);
-      expect(view.appliedPosition).toBe(head);
+      expect(view.cursor).toEqual([head]);
       expect(before.find((s) => s.phone === phones[1])?.checks[0]).toMatchObject({
         status: 'opted_out',
         staleOptIn: { eventId: 'b-in-stale' },
       });
 
-      const all = await readAll(log);
+      const all = await readAllEmbedded(log);
       await view.applyBatch(all);
       expect(snapshot(view, phones)).toEqual(before);
-      expect(view.appliedPosition).toBe(head);
+      expect(view.cursor).toEqual([head]);
 
       let redelivered = 0;
       const sameViewFromStart: Projection = {
@@ -380,16 +463,16 @@ describe('ProjectorRunner over the embedded log', () => {
         kind: view.kind,
         checkpoint: () => Promise.resolve(START),
         applyBatch: (records) => view.applyBatch(records),
+        quarantine: (record) => view.quarantine(record),
       };
       const second = runner(sameViewFromStart, {
-        batchSize: 50,
         onApplied: (_, records) => (redelivered += records.length),
       });
       second.start();
       await second.whenReady();
       expect(redelivered).toBe(all.length);
       expect(snapshot(view, phones)).toEqual(before);
-      expect(view.appliedPosition).toBe(head);
+      expect(view.cursor).toEqual([head]);
 
       const rebuilt = new MemoryView();
       await rebuilt.applyBatch(all);
@@ -407,7 +490,7 @@ describe('ProjectorRunner over the embedded log', () => {
       await appendOptOuts(10, 5, clock);
       const projection = new ValvedView();
       projection.close();
-      const projector = runner(projection, { batchSize: 4, now: () => clock });
+      const projector = runner(projection, { now: () => clock });
 
       projector.start();
       await eventually(() => expect(projection.batchesStarted).toBe(1));
@@ -415,8 +498,8 @@ describe('ProjectorRunner over the embedded log', () => {
       expect(projector.status()).toMatchObject({
         name: 'valved',
         kind: 'memory',
-        position: START,
-        head: 10,
+        position: [START],
+        head: [10],
         lagEvents: 10,
         lagMs: 250,
         ready: false,
@@ -426,17 +509,17 @@ describe('ProjectorRunner over the embedded log', () => {
       projection.open();
       await projector.whenReady();
       await eventually(() =>
-        expect(projector.status()).toMatchObject({ position: 10, head: 10, lagEvents: 0, lagMs: 0 }),
+        expect(projector.status()).toMatchObject({ position: [10], head: [10], lagEvents: 0, lagMs: 0 }),
       );
 
       projection.close();
       clock += 5_000; // idle time while caught up is not lag
       await appendOptOuts(3, 5, clock);
-      await eventually(() => expect(projection.batchesStarted).toBe(4));
+      await eventually(() => expect(projection.batchesStarted).toBe(2));
       clock += 40;
       expect(projector.status()).toMatchObject({
-        position: 10,
-        head: 13,
+        position: [10],
+        head: [13],
         lagEvents: 3,
         lagMs: 40,
         ready: true,
@@ -444,58 +527,57 @@ describe('ProjectorRunner over the embedded log', () => {
 
       projection.open();
       await eventually(() =>
-        expect(projector.status()).toMatchObject({ position: 13, head: 13, lagEvents: 0, lagMs: 0 }),
+        expect(projector.status()).toMatchObject({ position: [13], head: [13], lagEvents: 0, lagMs: 0 }),
       );
     });
 
     it('remembers when each position was applied, from this process only', async () => {
       let clock = 5_000;
-      await appendOptOuts(3);
+      const count = EMBEDDED_BATCH + 500;
+      await appendOptOuts(count);
       const projector = runner(new MemoryView(), {
-        batchSize: 2,
         now: () => clock,
         onApplied: () => (clock += 100),
       });
       projector.start();
       await projector.whenReady();
 
-      expect([0, 1, 2, 3, 4].map((p) => projector.appliedAt(p as Position))).toEqual([
-        undefined,
-        5_000,
-        5_000,
-        5_100,
-        undefined,
-      ]);
+      // Two batches at replay: 1…2000 applied at 5 000, the rest at 5 100.
+      expect(
+        [0, 1, EMBEDDED_BATCH, EMBEDDED_BATCH + 1, count, count + 1].map((p) => projector.appliedAt(at(p))),
+      ).toEqual([undefined, 5_000, 5_000, 5_100, 5_100, undefined]);
+      expect(projector.appliedAt({ partition: 1, position: asPosition(1) })).toBeUndefined();
 
       clock = 9_000;
       const [live] = await log.append([uniqueOptOut()]);
-      await projector.waitForPosition(live!.position, 1000);
-      expect(projector.appliedAt(live!.position)).toBe(9_000);
+      await expect(projector.waitFor([live!], 1000)).resolves.toBe(true);
+      expect(projector.appliedAt(live!)).toBe(9_000);
     });
 
     it('knows no apply time for positions below the checkpoint it started from', async () => {
       await appendOptOuts(3);
       const view = new MemoryView();
-      await view.applyBatch((await readAll(log)).slice(0, 2));
+      await view.applyBatch((await readAllEmbedded(log)).slice(0, 2));
       const projector = runner(view, { now: () => 7_000 });
       projector.start();
       await projector.whenReady();
 
-      expect([1, 2, 3].map((p) => projector.appliedAt(p as Position))).toEqual([undefined, undefined, 7_000]);
+      expect([1, 2, 3].map((p) => projector.appliedAt(at(p)))).toEqual([undefined, undefined, 7_000]);
     });
   });
 
   describe('stop()', () => {
     it('returns promptly while the runner waits for appends, and applies nothing after', async () => {
-      const view = new MemoryView();
-      const projector = runner(view);
+      const projection = new FlakyProjection(0);
+      const projector = runner(projection);
       projector.start();
       await projector.whenReady();
 
       await expect(settlesWithin(projector.stop(), 1000)).resolves.toBe(true);
       const head = await appendOptOuts(1);
-      await expect(projector.waitForPosition(head, 20)).resolves.toBe(false);
-      expect(view.appliedPosition).toBe(START);
+      await expect(projector.waitFor([at(head)], 20)).resolves.toBe(false);
+      expect(projection.offered).toEqual([]);
+      expect(projector.cursor).toEqual([START]);
     });
 
     it('returns promptly while a failing batch waits to be retried', async () => {
@@ -510,13 +592,41 @@ describe('ProjectorRunner over the embedded log', () => {
 
       await expect(settlesWithin(projector.stop(), 1000)).resolves.toBe(true);
       expect(projector.healthy).toBe(false);
+      expect(projector.cursor).toEqual([START]);
     });
 
-    it('releases callers waiting for a position with false', async () => {
+    it('returns promptly while the checkpoint cannot be read, and is neither ready nor healthy', async () => {
+      await appendOptOuts(1);
+      const errors: unknown[] = [];
+      const view = new MemoryView();
+      const unreadable: Projection = {
+        name: 'unreadable',
+        kind: 'test',
+        checkpoint: () => Promise.reject(new Error('checkpoint store unavailable')),
+        applyBatch: (records) => view.applyBatch(records),
+        quarantine: (record) => view.quarantine(record),
+      };
+      const projector = runner(unreadable, {
+        retry: { initialMs: 60_000, maxMs: 60_000 },
+        onError: (error) => errors.push(error),
+      });
+      projector.start();
+      await eventually(() => expect(errors).toHaveLength(1));
+      expect(projector.status()).toMatchObject({
+        ready: false,
+        healthy: false,
+        lastError: 'checkpoint store unavailable',
+      });
+
+      await expect(settlesWithin(projector.stop(), 1000)).resolves.toBe(true);
+      expect(view.cursor).toEqual([]);
+    });
+
+    it('releases callers waiting for a point with false', async () => {
       const projector = runner(new MemoryView());
       projector.start();
       await projector.whenReady();
-      const waiting = projector.waitForPosition(99 as Position, 60_000);
+      const waiting = projector.waitFor([at(99)], 60_000);
 
       await projector.stop();
       await expect(waiting).resolves.toBe(false);
@@ -532,8 +642,9 @@ describe('ProjectorRunner over the embedded log', () => {
       const stopping = projector.stop();
       projection.open();
       await stopping;
-      expect(projector.status().position).toBe(projection.view.appliedPosition);
-      expect(projector.status().position).toBe(3);
+      expect(projector.status().position).toEqual(projection.view.cursor);
+      expect(projector.status().position).toEqual([3]);
+      expect(projector.cursor).toEqual([3]);
     });
 
     it('releases whenReady() waiters when stopped before the replay is done', async () => {
@@ -551,14 +662,34 @@ describe('ProjectorRunner over the embedded log', () => {
     });
   });
 
+  it('answers whenReady() asked after stop() of a runner that never got ready', async () => {
+    await appendOptOuts(1);
+    const projector = runner(new MemoryView());
+    await projector.stop();
+    expect(await settlesWithin(projector.whenReady(), 200)).toBe(true);
+  });
+
+  it('does not start consuming when start() comes after stop()', async () => {
+    await appendOptOuts(2);
+    const view = new MemoryView();
+    const projector = runner(view);
+    await projector.stop();
+    projector.start();
+    await appendOptOuts(1);
+    expect(await settlesWithin(projector.whenReady(), 200)).toBe(true);
+    expect(view.cursor).toEqual([]);
+  });
+
   describe('a view with a durable checkpoint', () => {
-    it('answers waitForPosition for positions its checkpoint already covers, with nothing new appended', async () => {
+    it('answers waitFor for points its checkpoint already covers, with nothing new appended', async () => {
       await appendOptOuts(3);
       const projection = new FlakyProjection(0);
-      await projection.applyBatch((await readAll(log)).slice());
+      await projection.applyBatch(await readAllEmbedded(log));
       const projector = runner(projection);
       projector.start();
-      await expect(projector.waitForPosition(2 as Position, 1000)).resolves.toBe(true);
+      await expect(projector.waitFor([at(2)], 1000)).resolves.toBe(true);
+      await expect(projector.waitFor([at(3)], 1000)).resolves.toBe(true);
+      expect(projection.offered).toEqual([[1, 2, 3]]);
     });
   });
 });

@@ -1,31 +1,47 @@
-import type { Position, Recorded } from '../ledger/index.js';
-import type { EventLog } from '../log/index.js';
+import { START, type Position } from '../ledger/index.js';
+import {
+  reached,
+  type Consumption,
+  type Cursor,
+  type Delivery,
+  type EventLog,
+  type LogPoint,
+  type LogRecord,
+  type Undecodable,
+} from '../log/index.js';
 
 /**
- * A view fed from the log. `applyBatch` stores the data and the new checkpoint together (one
- * transaction, one MULTI, or one assignment for memory) and skips records at or below its checkpoint,
- * so re-delivery changes nothing.
+ * A view fed from the log. `applyBatch` gets records of one partition in order; it stores the data and
+ * its checkpoint together (one transaction, one MULTI, or one assignment for memory) and skips records
+ * at or below the checkpoint, so re-delivery changes nothing.
  */
 export interface Projection {
   readonly name: string;
   readonly kind: string;
-  checkpoint(): Promise<Position>;
-  applyBatch(records: readonly Recorded[]): Promise<void>;
+  checkpoint(partition: number): Promise<Position>;
+  applyBatch(records: readonly LogRecord[]): Promise<void>;
+  /**
+   * A record no schema can read, at its position in the partition. It may have been an opt-out, so
+   * the view must fail closed for its key (the phone) rather than skip it; it also advances the
+   * checkpoint past it.
+   */
+  quarantine(record: Undecodable): Promise<void>;
 }
 
 export interface RunnerOptions {
-  readonly batchSize?: number;
+  /** The consumer group (default: the projection's name). */
+  readonly group?: string;
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
   readonly now?: () => number;
   readonly onError?: (error: unknown, projection: Projection) => void;
-  readonly onApplied?: (projection: Projection, records: readonly Recorded[]) => void;
+  readonly onApplied?: (projection: Projection, records: readonly LogRecord[]) => void;
 }
 
 export interface ProjectorStatus {
   readonly name: string;
   readonly kind: string;
-  readonly position: Position;
-  readonly head: Position;
+  readonly position: Cursor;
+  readonly head: Cursor;
   readonly lagEvents: number;
   readonly lagMs: number;
   readonly ready: boolean;
@@ -35,27 +51,36 @@ export interface ProjectorStatus {
 
 const APPLIED_MEMORY = 100_000;
 
+class Stopped extends Error {
+  constructor() {
+    super('the projector was stopped');
+  }
+}
+
 /**
- * Read from the checkpoint → apply → repeat; when caught up, sleep until the log wakes it. A failed
- * batch is retried with backoff until it applies: nothing is ever skipped, and meanwhile the projector
- * reports itself unhealthy so the gate fails closed.
+ * Feeds a projection from the log and keeps the rules every view shares: a failed batch is retried with
+ * backoff until it applies — nothing is ever skipped — and meanwhile the view reports itself unhealthy
+ * so the gate fails closed; readiness means the log found at start has been applied; lag is the age of
+ * the oldest record read but not yet applied.
  */
 export class ProjectorRunner {
-  private position: Position | undefined;
-  private knownHead: Position | undefined;
-  /** recordedAt of the oldest record read but not yet applied: what lag is measured from. */
-  private oldestPendingAt: number | undefined;
+  private readonly applied: Position[] = [];
+  private readonly heads: Position[] = [];
+  private readonly oldestPendingAt = new Map<number, number>();
+  private target: Cursor | undefined;
   private readyFlag = false;
   private lastError: string | undefined;
   private failing = false;
   private readonly stopController = new AbortController();
-  private loop: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private consumption: Consumption | undefined;
   private readyWaiters: (() => void)[] = [];
-  private positionWaiters: { position: Position; resolve: () => void }[] = [];
-  /** (last position of a batch, when it was applied), oldest first; bounded. */
-  private applied: { position: Position; at: number }[] = [];
-  private appliedFloor: Position = 0 as Position;
-  private readonly batchSize: number;
+  private pointWaiters: { points: readonly LogPoint[]; resolve: () => void }[] = [];
+  /** Per partition: (last position of a batch, when it was applied), oldest first; bounded. */
+  private readonly appliedTimes = new Map<
+    number,
+    { floor: Position; entries: { position: Position; at: number }[] }
+  >();
   private readonly retry: { readonly initialMs: number; readonly maxMs: number };
   private readonly now: () => number;
 
@@ -64,48 +89,48 @@ export class ProjectorRunner {
     readonly projection: Projection,
     private readonly options: RunnerOptions = {},
   ) {
-    this.batchSize = options.batchSize ?? 2000;
     this.retry = options.retry ?? { initialMs: 50, maxMs: 5000 };
     this.now = options.now ?? Date.now;
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.starting ??= this.begin();
   }
 
   async stop(): Promise<void> {
     this.stopController.abort();
-    await this.loop;
-    for (const waiter of this.positionWaiters) waiter.resolve();
-    this.positionWaiters = [];
+    await this.starting;
+    await this.consumption?.stop();
+    for (const waiter of this.pointWaiters) waiter.resolve();
+    this.pointWaiters = [];
     // Nobody waits forever on a runner that will not get there.
     const readyWaiters = this.readyWaiters;
     this.readyWaiters = [];
     for (const resolve of readyWaiters) resolve();
   }
 
-  /** Resolves when the initial replay up to the head seen at start is done. */
+  /** Resolves when the log found at start has been applied (or the runner stops). */
   whenReady(): Promise<void> {
-    if (this.readyFlag) return Promise.resolve();
+    if (this.readyFlag || this.stopController.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  /** Resolves true once `position` is applied, false after `timeoutMs`. */
-  waitForPosition(position: Position, timeoutMs: number): Promise<boolean> {
-    if (this.position !== undefined && this.position >= position) return Promise.resolve(true);
+  /** Resolves true once every point is applied, false after `timeoutMs`. */
+  waitFor(points: readonly LogPoint[], timeoutMs: number): Promise<boolean> {
+    if (reached(this.applied, points)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const entry = {
-        position,
+        points,
         resolve: () => {
           clearTimeout(timer);
-          resolve(this.position !== undefined && this.position >= position);
+          resolve(reached(this.applied, points));
         },
       };
       const timer = setTimeout(() => {
-        this.positionWaiters = this.positionWaiters.filter((w) => w !== entry);
+        this.pointWaiters = this.pointWaiters.filter((w) => w !== entry);
         resolve(false);
       }, timeoutMs);
-      this.positionWaiters.push(entry);
+      this.pointWaiters.push(entry);
     });
   }
 
@@ -117,20 +142,30 @@ export class ProjectorRunner {
     return !this.failing;
   }
 
+  /** What the view has applied, per partition. */
+  get cursor(): Cursor {
+    return this.applied;
+  }
+
   /** Age of the oldest record the view has read but not applied; 0 when caught up. */
   lagMs(): number {
-    return this.oldestPendingAt === undefined ? 0 : Math.max(0, this.now() - this.oldestPendingAt);
+    let oldest = Infinity;
+    for (const at of this.oldestPendingAt.values()) oldest = Math.min(oldest, at);
+    return oldest === Infinity ? 0 : Math.max(0, this.now() - oldest);
   }
 
   status(): ProjectorStatus {
-    const position = this.position ?? (0 as Position);
-    const head = this.knownHead ?? position;
+    const partitions = Math.max(this.applied.length, this.heads.length, this.target?.length ?? 0);
+    const position = Array.from({ length: partitions }, (_, p) => this.applied[p] ?? START);
+    const head = position.map(
+      (applied, p) => Math.max(applied, this.heads[p] ?? START, this.target?.[p] ?? START) as Position,
+    );
     return {
       name: this.projection.name,
       kind: this.projection.kind,
       position,
       head,
-      lagEvents: Math.max(0, head - position),
+      lagEvents: head.reduce((sum, h, p) => sum + (h - (position[p] ?? START)), 0),
       lagMs: this.lagMs(),
       ready: this.readyFlag,
       healthy: !this.failing,
@@ -138,76 +173,102 @@ export class ProjectorRunner {
     };
   }
 
-  private async run(): Promise<void> {
-    const signal = this.stopController.signal;
-    const checkpoint = await this.withRetry(() => this.projection.checkpoint());
-    if (checkpoint === undefined) return;
-    this.position = checkpoint;
-    this.appliedFloor = checkpoint;
-    this.releasePositionWaiters();
-    const target = await this.log.head();
-    this.observeHead(target);
-    if (this.position >= target) this.markReady();
-    while (!signal.aborted) {
-      const from: Position = this.position;
-      const records: readonly Recorded[] | undefined = await this.withRetry(() =>
-        this.log.read(from, this.batchSize),
-      );
-      if (records === undefined) return;
-      const last = records[records.length - 1];
-      if (last === undefined) {
-        this.oldestPendingAt = undefined;
-        if (!this.readyFlag) this.markReady();
-        await this.log.waitForAppend(from, signal);
-        if (!signal.aborted) this.observeHead(await this.log.head());
-        continue;
-      }
-      this.observeHead(last.position);
-      this.oldestPendingAt ??= records[0]?.event.recordedAt;
-      const applied = await this.withRetry(async () => {
-        await this.projection.applyBatch(records);
-        return true;
-      });
-      if (applied === undefined) return;
-      this.position = last.position;
-      // The next read (right below) sets it again from the first record still pending.
-      this.oldestPendingAt = undefined;
-      this.rememberApplied(last.position);
-      this.options.onApplied?.(this.projection, records);
-      this.releasePositionWaiters();
-      if (!this.readyFlag && this.position >= target) this.markReady();
-      // A long replay reads synchronously from SQLite: give the event loop a turn between batches so
-      // health checks and fail-closed answers are still served meanwhile.
-      if (records.length === this.batchSize) await yieldToEventLoop();
-    }
-  }
-
-  /** When this process's view applied `position`; undefined if before this process or long ago. */
-  appliedAt(position: Position): number | undefined {
-    if (position <= this.appliedFloor) return undefined;
+  /** When this process's view applied the point; undefined if before this process or long ago. */
+  appliedAt({ partition, position }: LogPoint): number | undefined {
+    const times = this.appliedTimes.get(partition);
+    if (times === undefined || position <= times.floor) return undefined;
+    const { entries } = times;
     let low = 0;
-    let high = this.applied.length;
+    let high = entries.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if ((this.applied[mid]?.position ?? 0) < position) low = mid + 1;
+      if ((entries[mid]?.position ?? 0) < position) low = mid + 1;
       else high = mid;
     }
-    return this.applied[low]?.at;
+    return entries[low]?.at;
   }
 
-  private rememberApplied(position: Position): void {
-    this.applied.push({ position, at: this.now() });
-    if (this.applied.length > APPLIED_MEMORY) {
-      const dropped = this.applied.splice(0, this.applied.length - APPLIED_MEMORY);
-      this.appliedFloor = dropped[dropped.length - 1]?.position ?? this.appliedFloor;
+  private async begin(): Promise<void> {
+    if (this.stopController.signal.aborted) return;
+    const target = await this.withRetry(() => this.log.head());
+    if (target === undefined || this.stopController.signal.aborted) return;
+    this.target = target;
+    target.forEach((head, partition) => this.observeHead(partition, head));
+    this.consumption = this.log.consume({
+      group: this.options.group ?? this.projection.name,
+      checkpoint: async (partition) => {
+        const checkpoint = await this.withRetry(() => this.projection.checkpoint(partition));
+        if (checkpoint === undefined) throw new Stopped();
+        this.applied[partition] = checkpoint;
+        this.appliedTimes.set(partition, { floor: checkpoint, entries: [] });
+        this.afterProgress();
+        return checkpoint;
+      },
+      deliver: (records, delivery) => this.deliver(records, delivery),
+      undecodable: (record) => this.quarantine(record),
+    });
+    this.afterProgress();
+  }
+
+  private async deliver(records: readonly LogRecord[], { partition, head }: Delivery): Promise<void> {
+    const first = records[0];
+    const last = records[records.length - 1];
+    if (first === undefined || last === undefined) return;
+    this.observeHead(partition, head);
+    if (!this.oldestPendingAt.has(partition)) this.oldestPendingAt.set(partition, first.event.recordedAt);
+    const applied = await this.withRetry(async () => {
+      await this.projection.applyBatch(records);
+      return true;
+    });
+    if (applied === undefined) throw new Stopped();
+    this.applied[partition] = last.position;
+    // The next delivery sets it again from the first record still pending.
+    this.oldestPendingAt.delete(partition);
+    this.rememberApplied(partition, last.position);
+    this.options.onApplied?.(this.projection, records);
+    this.afterProgress();
+  }
+
+  private async quarantine(record: Undecodable): Promise<void> {
+    const done = await this.withRetry(async () => {
+      await this.projection.quarantine(record);
+      return true;
+    });
+    if (done === undefined) throw new Stopped();
+    this.applied[record.partition] = record.position;
+    this.rememberApplied(record.partition, record.position);
+    this.afterProgress();
+  }
+
+  private observeHead(partition: number, head: Position): void {
+    if (head > (this.heads[partition] ?? START)) this.heads[partition] = head;
+  }
+
+  private afterProgress(): void {
+    if (!this.readyFlag && this.target !== undefined) {
+      const caughtUp = this.target.every(
+        (head, p) => this.applied[p] !== undefined && (this.applied[p] ?? 0) >= head,
+      );
+      if (caughtUp) this.markReady();
     }
+    if (this.pointWaiters.length === 0) return;
+    const due = this.pointWaiters.filter((w) => reached(this.applied, w.points));
+    if (due.length === 0) return;
+    this.pointWaiters = this.pointWaiters.filter((w) => !due.includes(w));
+    for (const waiter of due) waiter.resolve();
   }
 
-  private observeHead(head: Position): void {
-    if (this.knownHead === undefined || head > this.knownHead) this.knownHead = head;
+  private rememberApplied(partition: number, position: Position): void {
+    const times = this.appliedTimes.get(partition) ?? { floor: START, entries: [] };
+    times.entries.push({ position, at: this.now() });
+    if (times.entries.length > APPLIED_MEMORY) {
+      const dropped = times.entries.splice(0, times.entries.length - APPLIED_MEMORY);
+      times.floor = dropped[dropped.length - 1]?.position ?? times.floor;
+    }
+    this.appliedTimes.set(partition, times);
   }
 
-  /** Runs `work` until it succeeds or the runner stops (then undefined). */
+  /** Runs `work` until it succeeds, or until the runner stops (then undefined). */
   private async withRetry<T>(work: () => Promise<T>): Promise<T | undefined> {
     let delay = this.retry.initialMs;
     for (;;) {
@@ -236,19 +297,6 @@ export class ProjectorRunner {
     this.readyWaiters = [];
     for (const resolve of waiters) resolve();
   }
-
-  private releasePositionWaiters(): void {
-    if (this.positionWaiters.length === 0) return;
-    const position = this.position ?? 0;
-    const due = this.positionWaiters.filter((w) => w.position <= position);
-    if (due.length === 0) return;
-    this.positionWaiters = this.positionWaiters.filter((w) => w.position > position);
-    for (const waiter of due) waiter.resolve();
-  }
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

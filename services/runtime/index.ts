@@ -1,1 +1,3 @@
-export { openEmbeddedLedger, type Ledger, type LedgerClock } from './embedded.js';
+export { assembleLedger, type Ledger, type LedgerClock, type LedgerParts } from './ledger.js';
+export { openEmbeddedLedger } from './embedded.js';
+export { openKafkaLedger } from './kafka.js';

@@ -39,7 +39,9 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
       },
     });
   };
-  gauge('ledger_view_position', 'Last log position applied by the view', (s) => s.position);
+  gauge('ledger_view_applied_total', 'Records the view has applied, summed over partitions', (s) =>
+    s.position.reduce((sum: number, p) => sum + p, 0),
+  );
   gauge('ledger_view_lag_events', 'Events on the log the view has not applied yet', (s) => s.lagEvents);
   gauge('ledger_view_lag_seconds', 'How long the view has been behind the log', (s) => s.lagMs / 1000);
   gauge('ledger_view_healthy', '1 when the view applies the log without errors', (s) => (s.healthy ? 1 : 0));

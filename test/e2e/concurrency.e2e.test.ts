@@ -113,7 +113,7 @@ describe('8 concurrent writers', () => {
         }
         expect([200, 201]).toContain(response.status);
         const body = (await response.json()) as { position: string | null };
-        if (body.position !== null) maxPosition = Math.max(maxPosition, Number(body.position));
+        if (body.position !== null) maxPosition = Math.max(maxPosition, Number(body.position.split(':')[1]));
       }
     };
     await Promise.all(Array.from({ length: WRITERS }, (_, id) => writer(id)));

@@ -228,7 +228,7 @@ describe('the HTTP API', () => {
     const error = response.json<{ error: string; message: string }>();
     expect(error.error).toBe(code);
     expect(error.message.length).toBeGreaterThan(10);
-    expect(await ledger.ledger.log.head()).toBe(0);
+    expect(await ledger.ledger.log.head()).toEqual([0]);
   });
 
   it('rejects malformed JSON and non-JSON bodies, recording nothing', async () => {
@@ -251,7 +251,7 @@ describe('the HTTP API', () => {
     const sms = await inject('POST', '/v1/inbound/sms', { from: 'nobody', to: '12345', body: 'STOP' });
     expect(sms.statusCode).toBe(400);
     expect(sms.json()).toMatchObject({ error: 'invalid_phone' });
-    expect(await ledger.ledger.log.head()).toBe(0);
+    expect(await ledger.ledger.log.head()).toEqual([0]);
   });
 
   it('gives one confirmation per opt-out transition, and none to a retried webhook', async () => {
@@ -298,13 +298,13 @@ describe('the HTTP API', () => {
     const help = await inject('POST', '/v1/inbound/sms', { from: PHONE, to: '12345', body: 'help' });
     expect(help.json()).toMatchObject({ intent: 'help', eventId: null, position: null });
     expect(help.json<{ reply: string }>().reply).toMatch(/STOP/);
-    expect(await ledger.ledger.log.head()).toBe(0);
+    expect(await ledger.ledger.log.head()).toEqual([0]);
   });
 
   it('fails closed when the caller waits for a position the view has not reached', async () => {
     const response = await inject('GET', `/v1/suppressions/${PHONE}?minPosition=999`);
     expect(response.json()).toMatchObject({ allowed: false, status: 'unknown' });
-    expect(response.json<Check>().reason).toMatch(/has not applied position 999/);
+    expect(response.json<Check>().reason).toMatch(/has not applied position 0:999/);
     const bad = await inject('GET', `/v1/suppressions/${PHONE}?minPosition=soon`);
     expect(bad.statusCode).toBe(400);
   });
@@ -323,7 +323,7 @@ describe('the HTTP API', () => {
         { phone: '+12015550124', allowed: true, status: 'no_record' },
         { phone: 'garbage', allowed: false, status: 'unknown', error: 'invalid_phone' },
       ],
-      asOf: '1',
+      asOf: '0:1',
     });
   });
 
@@ -360,7 +360,7 @@ describe('the HTTP API', () => {
     const views = (await inject('GET', '/v1/views')).json<{
       views: { name: string; position: string; healthy: boolean }[];
     }>();
-    expect(views.views).toEqual([expect.objectContaining({ name: 'memory', position: '1', healthy: true })]);
+    expect(views.views).toEqual([expect.objectContaining({ name: 'memory', position: '0:1', healthy: true })]);
     const metrics = (await inject('GET', '/metrics')).body;
     expect(metrics).toMatch(/ledger_events_recorded_total\{source="api",type="OptOutRecorded"\} 1/);
     expect(metrics).toMatch(/ledger_check_duration_seconds_bucket\{le="0\.000001",kind="single"\}/);

@@ -1,6 +1,6 @@
 // Appends opt-outs to the embedded log in the directory given as the only argument, from several
-// concurrent writers, and prints "<eventId> <position>" for each event once its append resolved, i.e.
-// once the log acknowledged it as durable. The crash test SIGKILLs it mid-stream. Plain Node: it runs
+// concurrent writers, and prints "<eventId> <partition>:<position>" for each event once its append
+// resolved, i.e. once the log acknowledged it as durable. The crash test SIGKILLs it mid-stream. Plain Node: it runs
 // the compiled log from dist/ (`make build`). It stops by itself after 30 s so it can never outlive a
 // test that failed to kill it.
 'use strict';
@@ -44,7 +44,7 @@ async function main() {
       // Groups of 1-3 events, so both whole groups and group commits are cut by the kill.
       const group = Array.from({ length: 1 + (n % 3) }, (_, i) => optOut(writer, n * 3 + i));
       const appended = await log.append(group);
-      process.stdout.write(appended.map((a) => `${a.event.eventId} ${a.position}\n`).join(''));
+      process.stdout.write(appended.map((a) => `${a.event.eventId} ${a.partition}:${a.position}\n`).join(''));
     }
   }
 

@@ -1,0 +1,355 @@
+import kafkajs from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer, RecordMetadata } from 'kafkajs';
+import type { EventCodec } from '../codec/index.js';
+import { asPosition, LedgerError, type LedgerEvent, type Position } from '../ledger/index.js';
+import type { Appended, Consumption, ConsumerSpec, Cursor, EventLog, LogRecord } from './port.js';
+
+const { Kafka: KafkaClient, logLevel: LogLevel, Partitioners } = kafkajs;
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+
+export interface KafkaLogOptions {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  /** Used only when the topic does not exist yet. */
+  readonly partitions: number;
+  /** Used only when the topic does not exist yet; -1 takes the broker's default. */
+  readonly replicationFactor: number;
+  readonly clientId: string;
+  readonly codec: EventCodec;
+  /** Where undecodable records go, with the reason in a header. Default `<topic>.dlq`. */
+  readonly deadLetterTopic?: string;
+  readonly onLog?: (level: 'error' | 'warn' | 'info', message: string, extra: object) => void;
+}
+
+interface Pending {
+  readonly messages: readonly { key: string; value: Buffer; partition: number }[];
+  readonly events: readonly LedgerEvent[];
+  readonly resolve: (appended: readonly Appended[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The log on Apache Kafka: one topic, key = the phone in E.164 (so a phone's events share a partition
+ * and are totally ordered), values in Avro with the Confluent wire header. The producer is idempotent
+ * with acks=all; a record's position is its offset + 1, so 0 means "nothing yet".
+ *
+ * Unlike the embedded log, Kafka cannot look an event id up before appending: a repeated id is appended
+ * again, and the views apply it once (the fold skips an event id the phone already has).
+ */
+export class KafkaEventLog implements EventLog {
+  readonly kind = 'kafka';
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private readonly consumers = new Set<Consumer>();
+  private closed = false;
+
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly producer: Producer,
+    private readonly options: KafkaLogOptions,
+    private readonly partitionCount: number,
+  ) {}
+
+  /** Connects, creates the topic if it is missing (retention forever, delete policy) and checks it. */
+  static async open(options: KafkaLogOptions): Promise<KafkaEventLog> {
+    const kafka = new KafkaClient({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      logLevel: LogLevel.WARN,
+      retry: { initialRetryTime: 100, retries: 8 },
+      logCreator:
+        () =>
+        ({ level, log }) => {
+          const { message, ...extra } = log;
+          if (level <= LogLevel.ERROR) options.onLog?.('error', message, extra);
+          else if (level <= LogLevel.WARN) options.onLog?.('warn', message, extra);
+        },
+    });
+    const admin = kafka.admin();
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    try {
+      await admin.connect();
+      const partitions = await ensureTopic(admin, options);
+      await producer.connect();
+      return new KafkaEventLog(kafka, admin, producer, options, partitions);
+    } catch (error) {
+      await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+      throw new LedgerError(
+        'unavailable',
+        `cannot reach Kafka at ${options.brokers.join(',')} for topic ${options.topic}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  partitions(): Promise<number> {
+    return Promise.resolve(this.partitionCount);
+  }
+
+  /**
+   * Appends concurrently queued in one tick go out as one produce request (acks=all). The events of one
+   * call are one phone's in practice (an opt-out and its confirmation): same partition, one batch.
+   */
+  append(events: readonly LedgerEvent[]): Promise<readonly Appended[]> {
+    if (this.closed) return Promise.reject(new LedgerError('unavailable', 'the event log is closed'));
+    if (events.length === 0) return Promise.resolve([]);
+    let messages: { key: string; value: Buffer; partition: number }[];
+    try {
+      // The partition is set here, by the same partitioner kafkajs would use, so each record's offset
+      // can be read back from the per-partition base offsets of the reply.
+      messages = events.map((event) => ({
+        key: event.phone,
+        value: this.options.codec.encode(event),
+        partition: partitionFor(event.phone, this.partitionCount),
+      }));
+    } catch (error) {
+      return Promise.reject(
+        new LedgerError('internal', 'an event could not be encoded for the log', { cause: error }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ messages, events, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  /**
+   * One produce request per partition, in parallel, each checked to be answered for its partition:
+   * kafkajs can resolve a multi-partition send while a leader that died mid-send lost one partition's
+   * messages (tulios/kafkajs#1303; seen here killing a broker of the 3-node cluster). A caller is
+   * acknowledged only when every partition its events went to was.
+   */
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const byPartition = new Map<number, { key: string; value: Buffer; partition: number }[]>();
+    for (const pending of batch) {
+      for (const message of pending.messages) {
+        const messages = byPartition.get(message.partition) ?? [];
+        messages.push(message);
+        byPartition.set(message.partition, messages);
+      }
+    }
+    const partitions = [...byPartition.keys()];
+    const outcomes = await Promise.allSettled(
+      partitions.map(async (partition) => {
+        const metadata: RecordMetadata[] = await this.producer.send({
+          topic: this.options.topic,
+          acks: -1,
+          messages: byPartition.get(partition) ?? [],
+        });
+        const answer = metadata.find((meta) => meta.partition === partition);
+        if (answer?.baseOffset === undefined || answer.errorCode !== 0) {
+          throw new Error(
+            `partition ${partition} was not acknowledged (error code ${answer?.errorCode ?? 'none'})`,
+          );
+        }
+        return BigInt(answer.baseOffset);
+      }),
+    );
+    const next = new Map<number, bigint>();
+    const failed = new Map<number, unknown>();
+    outcomes.forEach((outcome, i) => {
+      const partition = partitions[i] ?? 0;
+      if (outcome.status === 'fulfilled') next.set(partition, outcome.value);
+      else failed.set(partition, outcome.reason);
+    });
+    // The messages of a partition follow its base offset in queue order: assign offsets in that order.
+    for (const pending of batch) {
+      const failure = pending.messages
+        .map((m) => failed.get(m.partition))
+        .find((reason) => reason !== undefined);
+      const appended = pending.events.map((event, i): Appended => {
+        const partition = pending.messages[i]?.partition ?? 0;
+        const offset = next.get(partition) ?? 0n;
+        next.set(partition, offset + 1n);
+        return { partition, position: asPosition(Number(offset) + 1), event, duplicate: false };
+      });
+      if (failure === undefined) pending.resolve(appended);
+      else {
+        pending.reject(
+          new LedgerError(
+            'unavailable',
+            `Kafka did not acknowledge the append: ${(failure as Error).message}`,
+            {
+              cause: failure,
+            },
+          ),
+        );
+      }
+    }
+  }
+
+  async head(): Promise<Cursor> {
+    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    const cursor: Position[] = Array.from({ length: this.partitionCount }, () => asPosition(0));
+    for (const { partition, high } of offsets) cursor[partition] = asPosition(Number(high));
+    return cursor;
+  }
+
+  /**
+   * One consumer group per view. Offsets are never committed to Kafka: the view's own checkpoint is the
+   * truth, and each assigned partition is sought to it. Partitions are consumed concurrently, so a view
+   * stuck on one partition (its retries inside deliver) holds back only that partition.
+   */
+  consume(spec: ConsumerSpec): Consumption {
+    const consumer = this.kafka.consumer({
+      groupId: spec.group,
+      maxWaitTimeInMs: 50,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 1_000,
+      allowAutoTopicCreation: false,
+    });
+    this.consumers.add(consumer);
+    const topic = this.options.topic;
+    const deadLetterTopic = this.options.deadLetterTopic ?? `${topic}.dlq`;
+    /** Per partition: the last position delivered (after the checkpoint). Guards against re-delivery. */
+    const delivered = new Map<number, Position>();
+    let stopped = false;
+    const seekAssigned = async (assignment: Record<string, number[]>): Promise<void> => {
+      for (const partition of assignment[topic] ?? []) {
+        const checkpoint = await spec.checkpoint(partition);
+        delivered.set(partition, checkpoint);
+        consumer.seek({ topic, partition, offset: String(checkpoint) });
+      }
+    };
+    const running = (async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        void seekAssigned(payload.memberAssignment).catch((error: unknown) =>
+          this.options.onLog?.('error', 'seeking to the view checkpoint failed', { error: String(error) }),
+        );
+      });
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: this.partitionCount,
+        eachBatchAutoResolve: false,
+        eachBatch: async (payload) => {
+          const { batch } = payload;
+          const { partition } = batch;
+          const floor = delivered.get(partition);
+          if (floor === undefined) return; // not sought yet: the seek re-fetches from the checkpoint
+          const head = asPosition(Number(batch.highWatermark));
+          let pending: LogRecord[] = [];
+          const flushPending = async (): Promise<void> => {
+            if (pending.length === 0) return;
+            const records = pending;
+            pending = [];
+            await spec.deliver(records, { partition, head });
+            delivered.set(partition, records[records.length - 1]?.position ?? floor);
+          };
+          for (const message of batch.messages) {
+            if (!payload.isRunning() || payload.isStale() || stopped) return;
+            const position = asPosition(Number(message.offset) + 1);
+            if (position <= (delivered.get(partition) ?? floor)) continue;
+            try {
+              if (message.value === null) throw new LedgerError('undecodable_record', 'record has no value');
+              pending.push({ partition, position, event: this.options.codec.decode(message.value) });
+            } catch (error) {
+              await flushPending();
+              const key = message.key?.toString() ?? null;
+              const reason = (error as Error).message;
+              await this.producer.send({
+                topic: deadLetterTopic,
+                acks: -1,
+                messages: [
+                  {
+                    key: message.key,
+                    value: message.value,
+                    headers: {
+                      reason,
+                      sourceTopic: topic,
+                      sourcePartition: String(partition),
+                      sourceOffset: message.offset,
+                      consumerGroup: spec.group,
+                    },
+                  },
+                ],
+              });
+              await spec.undecodable?.({ partition, position, key, reason });
+              delivered.set(partition, position);
+            }
+            await payload.heartbeat();
+          }
+          await flushPending();
+        },
+      });
+    })();
+    return {
+      stop: async () => {
+        stopped = true;
+        await running.catch(() => undefined);
+        await consumer.disconnect().catch(() => undefined);
+        this.consumers.delete(consumer);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.queue.length > 0) await this.flush();
+    await Promise.allSettled([...this.consumers].map((consumer) => consumer.disconnect()));
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}
+
+async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<number> {
+  const existing = await admin.listTopics();
+  if (!existing.includes(options.topic)) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: options.topic,
+          numPartitions: options.partitions,
+          replicationFactor: options.replicationFactor,
+          configEntries: [
+            { name: 'retention.ms', value: '-1' },
+            { name: 'retention.bytes', value: '-1' },
+            { name: 'cleanup.policy', value: 'delete' },
+          ],
+        },
+        {
+          topic: options.deadLetterTopic ?? `${options.topic}.dlq`,
+          numPartitions: 1,
+          replicationFactor: options.replicationFactor,
+          configEntries: [{ name: 'retention.ms', value: '-1' }],
+        },
+      ],
+    });
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: [options.topic] });
+  const count = metadata.topics[0]?.partitions.length ?? 0;
+  if (count === 0) throw new Error(`topic ${options.topic} has no partitions`);
+  return count;
+}
+
+/**
+ * The partition for a key, by kafkajs' own default partitioner (murmur2, the Java client's choice), so
+ * other producers that key by phone land each phone in the same partition as the ledger does.
+ */
+export function partitionFor(key: string, partitions: number): number {
+  return defaultPartitioner({
+    topic: 'ledger',
+    partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    })),
+    message: { key, value: null },
+  });
+}

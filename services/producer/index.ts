@@ -1,0 +1,1 @@
+export { LedgerProducer, type LedgerProducerOptions, type ConsentRecord, type Produced } from './producer.js';

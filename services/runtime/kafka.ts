@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createEventCodec, loadCatalogue } from '../codec/index.js';
+import type { Config } from '../config/index.js';
+import { LedgerError } from '../ledger/index.js';
+import { KafkaEventLog, partitionFor } from '../log/index.js';
+import { assembleLedger, type Ledger, type LedgerClock } from './ledger.js';
+
+/** How long intake waits for the central view to reach a phone's partition before deciding a reply. */
+const HISTORY_WAIT_MS = 5_000;
+
+/**
+ * Every role in one process, on a Kafka topic shared with other processes and producers. The central
+ * view replays the topic at each start under a consumer group of its own, so every gate process sees
+ * every partition.
+ */
+export async function openKafkaLedger(
+  config: Config,
+  clock: LedgerClock & { onLog?: (level: string, message: string, extra: object) => void } = {},
+): Promise<Ledger> {
+  const kafka = config.kafka;
+  if (kafka === undefined) throw new LedgerError('invalid_config', 'Kafka mode needs LEDGER_KAFKA_BROKERS');
+  const log = await KafkaEventLog.open({
+    brokers: kafka.brokers,
+    topic: kafka.topic,
+    partitions: kafka.partitions,
+    replicationFactor: kafka.replicationFactor,
+    clientId: 'suppression-ledger',
+    codec: createEventCodec(loadCatalogue()),
+    ...(clock.onLog !== undefined && { onLog: clock.onLog }),
+  });
+  const partitions = await log.partitions();
+  return assembleLedger(
+    config,
+    {
+      log,
+      // Per-phone audit from Kafka needs a per-phone projection (PostgreSQL); until then, none.
+      history: undefined,
+      viewGroup: `ledger-memory-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      // The view's facts, once it has applied everything its partition held when asked.
+      historyOf: async (phone, view, runner) => {
+        const partition = partitionFor(phone, partitions);
+        const head = await log.head();
+        const point = { partition, position: head[partition] ?? (0 as never) };
+        if (!(await runner.waitFor([point], HISTORY_WAIT_MS))) {
+          throw new LedgerError(
+            'unavailable',
+            'the central view is behind the log; retry the message shortly',
+          );
+        }
+        return view.history(phone);
+      },
+      closeLog: () => log.close(),
+    },
+    clock,
+  );
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { ViewProgress } from '../audit/index.js';
+import type { Config } from '../config/index.js';
+import { Gate } from '../gate/index.js';
+import { Intake } from '../intake/index.js';
+import type { E164, PhoneHistory } from '../ledger/index.js';
+import { reached, type EventLog, type PhoneHistorySource } from '../log/index.js';
+import { MemoryView, ProjectorRunner } from '../projector/index.js';
+import { createMetrics, type Metrics } from '../telemetry/index.js';
+
+export interface Ledger {
+  readonly config: Config;
+  readonly log: EventLog;
+  /** Per-phone records from the log, for audit; absent where the log cannot serve them (Kafka). */
+  readonly history: PhoneHistorySource | undefined;
+  readonly view: MemoryView;
+  readonly runners: readonly ProjectorRunner[];
+  readonly gate: Gate;
+  readonly intake: Intake;
+  readonly metrics: Metrics;
+  readonly views: readonly ViewProgress[];
+  /** Starts the projectors: the views replay the log, then follow it. */
+  start(): void;
+  /** Resolves when every view has replayed the log it found at start. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LedgerClock {
+  readonly now?: () => number;
+  readonly newId?: () => string;
+  readonly onProjectorError?: (error: unknown, view: string) => void;
+}
+
+export interface LedgerParts {
+  readonly log: EventLog;
+  readonly history: PhoneHistorySource | undefined;
+  /** The consumer group of this process's central view: unique per process on a shared log. */
+  readonly viewGroup: string;
+  /** A phone's consent facts, as the log holds them now: intake decides replies against them. */
+  readonly historyOf: (phone: E164, view: MemoryView, runner: ProjectorRunner) => Promise<PhoneHistory>;
+  readonly closeLog: () => Promise<void>;
+}
+
+/** Wires the roles around a log: the central view and its runner, the gate, intake and metrics. */
+export function assembleLedger(config: Config, parts: LedgerParts, clock: LedgerClock = {}): Ledger {
+  const now = clock.now ?? Date.now;
+  const { log } = parts;
+  const view = new MemoryView('memory');
+  const runner = new ProjectorRunner(log, view, {
+    now,
+    group: parts.viewGroup,
+    onError: (error, projection) => clock.onProjectorError?.(error, projection.name),
+  });
+  const runners = [runner];
+  const metrics = createMetrics(() => runners.map((r) => r.status()));
+  const intake = new Intake({
+    log,
+    historyOf: (phone) => parts.historyOf(phone, view, runner),
+    directory: config.directory,
+    defaultRegion: config.defaultRegion,
+    now,
+    newId: clock.newId ?? randomUUID,
+    onRecorded: (event) => metrics.recorded(event),
+  });
+  const gate = new Gate(view, runner, {
+    maxStalenessMs: config.maxStalenessMs,
+    readWaitMs: config.readWaitMs,
+  });
+  return {
+    config,
+    log,
+    history: parts.history,
+    view,
+    runners,
+    gate,
+    intake,
+    metrics,
+    views: runners.map((r) => ({
+      name: r.projection.name,
+      applied: (point) => reached(r.cursor, [point]),
+      appliedAt: (point) => r.appliedAt(point),
+    })),
+    start: () => {
+      for (const r of runners) r.start();
+    },
+    ready: async () => {
+      await Promise.all(runners.map((r) => r.whenReady()));
+    },
+    close: async () => {
+      await Promise.all(runners.map((r) => r.stop()));
+      await parts.closeLog();
+    },
+  };
+}
