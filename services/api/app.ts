@@ -23,8 +23,13 @@ import {
   ViewsReply,
 } from './schemas.js';
 
+export type Role = 'intake' | 'gate';
+export const ROLES: readonly Role[] = ['intake', 'gate'];
+
 export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
+  /** Which routes this process serves: intake (writes), gate (checks, audit, views). Default both. */
+  readonly roles?: readonly Role[];
 }
 
 const iso = (ms: number | null | undefined): string | null =>
@@ -34,6 +39,7 @@ const errors = { 400: { $ref: 'Error#' }, 413: { $ref: 'Error#' } } as const;
 /** The HTTP surface as a function of the ledger's ports; `server.ts` owns listening and signals. */
 export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config, gate, intake, metrics } = ledger;
+  const roles = options.roles ?? ROLES;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimitBytes,
@@ -62,193 +68,197 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
   const positionOf = (token: string | undefined): readonly LogPoint[] | undefined =>
     token === undefined ? undefined : parseToken(token);
 
-  app.post(
-    '/v1/events',
-    {
-      schema: {
-        summary: 'Record an opt-out or opt-in from any source',
-        body: RecordBody,
-        response: { 200: RecordReply, 201: RecordReply, 409: { $ref: 'Error#' }, ...errors },
+  if (roles.includes('intake')) {
+    app.post(
+      '/v1/events',
+      {
+        schema: {
+          summary: 'Record an opt-out or opt-in from any source',
+          body: RecordBody,
+          response: { 200: RecordReply, 201: RecordReply, 409: { $ref: 'Error#' }, ...errors },
+        },
       },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      const appended = await intake.record({
-        type: body.type,
-        phone: phoneOf(body.phone),
-        brand: brandOf(body.brand),
-        ...(body.program !== undefined && { program: body.program }),
-        ...(body.scope !== undefined && { scope: body.scope }),
-        source: body.source,
-        ...(body.sourceSystem !== undefined && { sourceSystem: body.sourceSystem }),
-        ...(body.channel !== undefined && { channel: body.channel }),
-        ...(body.occurredAt !== undefined && { occurredAt: Date.parse(body.occurredAt) }),
-        ...(body.eventId !== undefined && { eventId: body.eventId }),
-        ...(body.evidence !== undefined && { evidence: body.evidence }),
-      });
-      return reply.code(appended.duplicate ? 200 : 201).send({
-        eventId: appended.event.eventId,
-        phone: appended.event.phone,
-        position: pointToken(appended),
-        recordedAt: iso(appended.event.recordedAt) ?? '',
-        duplicate: appended.duplicate,
-      });
-    },
-  );
-
-  app.post(
-    '/v1/inbound/sms',
-    {
-      schema: {
-        summary: 'A reply from a phone, from any SMS provider',
-        body: InboundBody,
-        response: { 200: InboundReply, ...errors },
+      async (request, reply) => {
+        const body = request.body;
+        const appended = await intake.record({
+          type: body.type,
+          phone: phoneOf(body.phone),
+          brand: brandOf(body.brand),
+          ...(body.program !== undefined && { program: body.program }),
+          ...(body.scope !== undefined && { scope: body.scope }),
+          source: body.source,
+          ...(body.sourceSystem !== undefined && { sourceSystem: body.sourceSystem }),
+          ...(body.channel !== undefined && { channel: body.channel }),
+          ...(body.occurredAt !== undefined && { occurredAt: Date.parse(body.occurredAt) }),
+          ...(body.eventId !== undefined && { eventId: body.eventId }),
+          ...(body.evidence !== undefined && { evidence: body.evidence }),
+        });
+        return reply.code(appended.duplicate ? 200 : 201).send({
+          eventId: appended.event.eventId,
+          phone: appended.event.phone,
+          position: pointToken(appended),
+          recordedAt: iso(appended.event.recordedAt) ?? '',
+          duplicate: appended.duplicate,
+        });
       },
-    },
-    async (request) => {
-      const body = request.body;
-      const result = await intake.inbound({
-        from: body.from,
-        to: body.to,
-        body: body.body,
-        ...(body.messageId !== undefined && { messageId: body.messageId }),
-        ...(body.receivedAt !== undefined && { receivedAt: Date.parse(body.receivedAt) }),
-        ...(body.brand !== undefined && { brand: body.brand }),
-        ...(body.program !== undefined && { program: body.program }),
-      });
-      const consent = result.appended.find((a) => a.event.type !== 'ConfirmationSent');
-      return {
-        intent: result.classification.intent,
-        eventId: consent?.event.eventId ?? null,
-        position: consent === undefined ? null : pointToken(consent),
-        reply: result.reply,
-      };
-    },
-  );
+    );
 
-  app.get(
-    '/v1/suppressions/:phone',
-    {
-      schema: {
-        summary: 'May I send to this number?',
-        params: PhoneParams,
-        querystring: CheckQuery,
-        response: { 200: CheckReply, ...errors },
+    app.post(
+      '/v1/inbound/sms',
+      {
+        schema: {
+          summary: 'A reply from a phone, from any SMS provider',
+          body: InboundBody,
+          response: { 200: InboundReply, ...errors },
+        },
       },
-    },
-    async (request) => {
-      const phone = phoneOf(request.params.phone);
-      const { brand, program, minPosition } = request.query;
-      const min = positionOf(minPosition);
-      const started = process.hrtime.bigint();
-      const result = await gate.check(phone, {
-        brand: brandOf(brand),
-        ...(program !== undefined && { program }),
-        ...(min !== undefined && { minPosition: min }),
-      });
-      metrics.observeCheck('single', Number(process.hrtime.bigint() - started) / 1e9);
-      return { ...result, since: iso(result.since), asOf: cursorToken(result.asOf) };
-    },
-  );
-
-  app.post(
-    '/v1/suppressions/check',
-    {
-      schema: {
-        summary: 'Check many numbers at once',
-        body: BatchBody,
-        response: { 200: BatchReply, ...errors },
-      },
-    },
-    async (request) => {
-      const { phones, program, minPosition } = request.body;
-      if (phones.length > config.batchCheckMax) {
-        throw new LedgerError(
-          'invalid_request',
-          `phones has ${phones.length} items; at most ${config.batchCheckMax} per request`,
-        );
-      }
-      const min = positionOf(minPosition);
-      const started = process.hrtime.bigint();
-      // Invalid numbers get their own error in place; the rest are answered against one view state.
-      const parsed = phones.map((raw) => {
-        try {
-          return phoneOf(raw);
-        } catch (error) {
-          return error instanceof LedgerError ? error : new LedgerError('invalid_phone', String(error));
-        }
-      });
-      const valid = parsed.filter((p): p is E164 => typeof p === 'string');
-      const answers = await gate.checkMany(valid, {
-        brand: brandOf(request.body.brand),
-        ...(program !== undefined && { program }),
-        ...(min !== undefined && { minPosition: min }),
-      });
-      let next = 0;
-      const results = parsed.map((p, i) => {
-        if (p instanceof LedgerError) {
-          return { phone: phones[i] ?? '', allowed: false, status: 'unknown' as const, error: p.code };
-        }
-        const answer = answers[next++];
-        return { phone: p, allowed: answer?.allowed ?? false, status: answer?.status ?? 'unknown' };
-      });
-      metrics.observeCheck('batch', Number(process.hrtime.bigint() - started) / 1e9, phones.length);
-      return { results, asOf: cursorToken(gate.asOf) };
-    },
-  );
-
-  app.get(
-    '/v1/audit/:phone',
-    {
-      schema: {
-        summary: 'Every event of a number, with evidence and the effective state',
-        params: PhoneParams,
-        querystring: AuditQuery,
-        response: { 200: AuditReply, ...errors },
-      },
-    },
-    async (request) => {
-      const phone = phoneOf(request.params.phone);
-      const at = request.query.at === undefined ? undefined : Date.parse(request.query.at);
-      if (ledger.history === undefined) {
-        throw new LedgerError(
-          'unavailable',
-          'per-number audit on Kafka needs the per-phone projection into PostgreSQL, which this build does not have yet; replay the topic, or run on the embedded log',
-        );
-      }
-      const report = await auditPhone(ledger.history, ledger.views, phone, at);
-      return {
-        phone: report.phone,
-        at: iso(report.at),
-        events: report.events.map((entry) => ({
-          position: pointToken(entry),
-          event: eventJson(entry.event),
-          views: entry.views.map((v) => ({ ...v, appliedAt: iso(v.appliedAt) })),
-        })),
-        effective: report.effective.map((s) => ({ ...s, since: iso(s.since) })),
-      };
-    },
-  );
-
-  app.get(
-    '/v1/views',
-    { schema: { summary: 'Each view: position, lag, health', response: { 200: ViewsReply } } },
-    () => ({
-      views: ledger.runners.map((runner) => {
-        const s = runner.status();
+      async (request) => {
+        const body = request.body;
+        const result = await intake.inbound({
+          from: body.from,
+          to: body.to,
+          body: body.body,
+          ...(body.messageId !== undefined && { messageId: body.messageId }),
+          ...(body.receivedAt !== undefined && { receivedAt: Date.parse(body.receivedAt) }),
+          ...(body.brand !== undefined && { brand: body.brand }),
+          ...(body.program !== undefined && { program: body.program }),
+        });
+        const consent = result.appended.find((a) => a.event.type !== 'ConfirmationSent');
         return {
-          name: s.name,
-          kind: s.kind,
-          position: cursorToken(s.position),
-          head: cursorToken(s.head),
-          lag: { events: s.lagEvents, ms: s.lagMs },
-          ready: s.ready,
-          healthy: s.healthy,
-          ...(s.lastError !== undefined && { lastError: s.lastError }),
+          intent: result.classification.intent,
+          eventId: consent?.event.eventId ?? null,
+          position: consent === undefined ? null : pointToken(consent),
+          reply: result.reply,
         };
+      },
+    );
+  }
+
+  if (roles.includes('gate')) {
+    app.get(
+      '/v1/suppressions/:phone',
+      {
+        schema: {
+          summary: 'May I send to this number?',
+          params: PhoneParams,
+          querystring: CheckQuery,
+          response: { 200: CheckReply, ...errors },
+        },
+      },
+      async (request) => {
+        const phone = phoneOf(request.params.phone);
+        const { brand, program, minPosition } = request.query;
+        const min = positionOf(minPosition);
+        const started = process.hrtime.bigint();
+        const result = await gate.check(phone, {
+          brand: brandOf(brand),
+          ...(program !== undefined && { program }),
+          ...(min !== undefined && { minPosition: min }),
+        });
+        metrics.observeCheck('single', Number(process.hrtime.bigint() - started) / 1e9);
+        return { ...result, since: iso(result.since), asOf: cursorToken(result.asOf) };
+      },
+    );
+
+    app.post(
+      '/v1/suppressions/check',
+      {
+        schema: {
+          summary: 'Check many numbers at once',
+          body: BatchBody,
+          response: { 200: BatchReply, ...errors },
+        },
+      },
+      async (request) => {
+        const { phones, program, minPosition } = request.body;
+        if (phones.length > config.batchCheckMax) {
+          throw new LedgerError(
+            'invalid_request',
+            `phones has ${phones.length} items; at most ${config.batchCheckMax} per request`,
+          );
+        }
+        const min = positionOf(minPosition);
+        const started = process.hrtime.bigint();
+        // Invalid numbers get their own error in place; the rest are answered against one view state.
+        const parsed = phones.map((raw) => {
+          try {
+            return phoneOf(raw);
+          } catch (error) {
+            return error instanceof LedgerError ? error : new LedgerError('invalid_phone', String(error));
+          }
+        });
+        const valid = parsed.filter((p): p is E164 => typeof p === 'string');
+        const answers = await gate.checkMany(valid, {
+          brand: brandOf(request.body.brand),
+          ...(program !== undefined && { program }),
+          ...(min !== undefined && { minPosition: min }),
+        });
+        let next = 0;
+        const results = parsed.map((p, i) => {
+          if (p instanceof LedgerError) {
+            return { phone: phones[i] ?? '', allowed: false, status: 'unknown' as const, error: p.code };
+          }
+          const answer = answers[next++];
+          return { phone: p, allowed: answer?.allowed ?? false, status: answer?.status ?? 'unknown' };
+        });
+        metrics.observeCheck('batch', Number(process.hrtime.bigint() - started) / 1e9, phones.length);
+        return { results, asOf: cursorToken(gate.asOf) };
+      },
+    );
+
+    app.get(
+      '/v1/audit/:phone',
+      {
+        schema: {
+          summary: 'Every event of a number, with evidence and the effective state',
+          params: PhoneParams,
+          querystring: AuditQuery,
+          response: { 200: AuditReply, ...errors },
+        },
+      },
+      async (request) => {
+        const phone = phoneOf(request.params.phone);
+        const at = request.query.at === undefined ? undefined : Date.parse(request.query.at);
+        if (ledger.history === undefined) {
+          throw new LedgerError(
+            'unavailable',
+            'per-number audit on Kafka needs the per-phone projection into PostgreSQL, which this build does not have yet; replay the topic, or run on the embedded log',
+          );
+        }
+        const report = await auditPhone(ledger.history, ledger.views, phone, at);
+        return {
+          phone: report.phone,
+          at: iso(report.at),
+          events: report.events.map((entry) => ({
+            position: pointToken(entry),
+            event: eventJson(entry.event),
+            views: entry.views.map((v) => ({ ...v, appliedAt: iso(v.appliedAt) })),
+          })),
+          effective: report.effective.map((s) => ({ ...s, since: iso(s.since) })),
+        };
+      },
+    );
+
+    app.get(
+      '/v1/views',
+      { schema: { summary: 'Each view: position, lag, health', response: { 200: ViewsReply } } },
+      () => ({
+        views: ledger.runners.map((runner) => {
+          const s = runner.status();
+          return {
+            name: s.name,
+            kind: s.kind,
+            position: cursorToken(s.position),
+            head: cursorToken(s.head),
+            lag: { events: s.lagEvents, ms: s.lagMs },
+            ready: s.ready,
+            healthy: s.healthy,
+            ...(s.lastError !== undefined && { lastError: s.lastError }),
+          };
+        }),
       }),
-    }),
-  );
+    );
+  }
 
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

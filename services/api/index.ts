@@ -1,2 +1,2 @@
-export { buildApp, type AppOptions } from './app.js';
+export { buildApp, ROLES, type AppOptions, type Role } from './app.js';
 export { startServer, type RunningServer } from './server.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { openEmbeddedLedger, openKafkaLedger, type Ledger } from '../runtime/index.js';
-import { buildApp } from './app.js';
+import { buildApp, ROLES, type Role } from './app.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -13,7 +13,10 @@ export interface RunningServer {
 /** Opens the ledger, serves it, and closes both in order on SIGINT/SIGTERM. */
 export async function startServer(
   config: Config,
-  onSignalClosed: () => void = () => process.exit(0),
+  {
+    roles = ROLES,
+    onSignalClosed = () => process.exit(0),
+  }: { roles?: readonly Role[]; onSignalClosed?: () => void } = {},
 ): Promise<RunningServer> {
   // Kafka talks while connecting, before the app (and its logger) exists: those lines go to stderr.
   const served: { app?: FastifyInstance } = {};
@@ -34,7 +37,7 @@ export async function startServer(
   };
   const ledger =
     config.kafka === undefined ? openEmbeddedLedger(config, clock) : await openKafkaLedger(config, clock);
-  const app = await buildApp(ledger, { logger: { level: config.logLevel } });
+  const app = await buildApp(ledger, { logger: { level: config.logLevel }, roles });
   served.app = app;
   await app.listen({ port: config.port, host: config.host });
   // Checks are served from the first moment, failing closed until the replay is done.

@@ -32,25 +32,32 @@ program
       .choices(['all', 'intake', 'gate', 'projector'])
       .default('all'),
   )
-  .action(async (options: { role: string }) => {
-    if (options.role !== 'all') {
-      throw new LedgerError(
-        'invalid_config',
-        `--role ${options.role}: separate roles are not in this build yet; "ledger start" runs every role in one process (on Kafka too, with LEDGER_KAFKA_BROKERS)`,
-      );
-    }
+  .action(async (options: { role: 'all' | 'intake' | 'gate' | 'projector' }) => {
     // Loaded here so the client commands below start without fastify and SQLite.
     const [{ loadConfig }, { startServer }] = await Promise.all([
       import('../config/index.js'),
       import('../api/index.js'),
     ]);
     const config = loadConfig(process.env);
-    const server = await startServer(config);
+    if (options.role === 'projector') {
+      throw new LedgerError(
+        'invalid_config',
+        '--role projector runs the per-system views (Redis, PostgreSQL, webhooks), which this build does not have yet; the central view runs inside the intake and gate roles',
+      );
+    }
+    if (options.role !== 'all' && config.kafka === undefined) {
+      throw new LedgerError(
+        'invalid_config',
+        `--role ${options.role} needs Kafka mode (LEDGER_KAFKA_BROKERS): the embedded log belongs to one process, which runs every role`,
+      );
+    }
+    const roles = options.role === 'all' ? (['intake', 'gate'] as const) : ([options.role] as const);
+    const server = await startServer(config, { roles });
     const where =
       config.kafka === undefined
         ? `embedded log in ${config.dataDir}`
         : `Kafka topic ${config.kafka.topic} on ${config.kafka.brokers.join(',')}`;
-    console.log(`suppression-ledger listening on ${server.url} (${where})`);
+    console.log(`suppression-ledger listening on ${server.url} (${where}; roles: ${roles.join(', ')})`);
     console.log(
       `  API docs: ${server.url}/docs   health: ${server.url}/readyz   metrics: ${server.url}/metrics`,
     );

@@ -47,9 +47,13 @@ export interface ChildLedger {
 }
 
 /** `ledger start` as a real process on a free port, resolved once it prints where it listens. */
-export async function startChild(dataDir: string, env: Record<string, string> = {}): Promise<ChildLedger> {
+export async function startChild(
+  dataDir: string,
+  env: Record<string, string> = {},
+  args: readonly string[] = [],
+): Promise<ChildLedger> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "make build" before the end-to-end tests`);
-  const child = spawn(process.execPath, [CLI, 'start'], {
+  const child = spawn(process.execPath, [CLI, 'start', ...args], {
     env: {
       PATH: process.env.PATH ?? '',
       PORT: '0',
