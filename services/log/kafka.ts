@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Kafka, Producer, RecordMetadata } from 'kafkajs';
 import type { EventCodec } from '../codec/index.js';
-import { asPosition, LedgerError, type LedgerEvent, type Position } from '../ledger/index.js';
+import { asPosition, LedgerError, START, type LedgerEvent, type Position } from '../ledger/index.js';
 import type { Appended, Consumption, ConsumerSpec, Cursor, EventLog, LogRecord } from './port.js';
 
 const { Kafka: KafkaClient, logLevel: LogLevel, Partitioners } = kafkajs;
@@ -40,6 +40,7 @@ export class KafkaEventLog implements EventLog {
   readonly kind = 'kafka';
   private queue: Pending[] = [];
   private flushScheduled = false;
+  private flushing: Promise<void> | undefined;
   private readonly consumers = new Set<Consumer>();
   private closed = false;
 
@@ -114,10 +115,22 @@ export class KafkaEventLog implements EventLog {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ messages, events, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      this.scheduleFlush();
+    });
+  }
+
+  /**
+   * Group commit: one flush in flight at a time; what arrives meanwhile waits and goes out together in
+   * the next one, so under load the batches grow instead of the requests.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing !== undefined) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+        if (this.queue.length > 0) this.scheduleFlush();
+      });
     });
   }
 
@@ -238,24 +251,33 @@ export class KafkaEventLog implements EventLog {
         eachBatch: async (payload) => {
           const { batch } = payload;
           const { partition } = batch;
-          const floor = delivered.get(partition);
-          if (floor === undefined) return; // not sought yet: the seek re-fetches from the checkpoint
+          if (delivered.get(partition) === undefined) return; // not sought yet: the seek re-fetches
           const head = asPosition(Number(batch.highWatermark));
           let pending: LogRecord[] = [];
+          let pendingLastOffset = '';
+          // Resolving moves kafkajs' fetch position on (nothing is committed: the view's checkpoint
+          // is the truth). Unresolved records are fetched again, so resolve exactly what was handed over.
           const flushPending = async (): Promise<void> => {
-            if (pending.length === 0) return;
+            const last = pending[pending.length - 1];
+            if (last === undefined) return;
             const records = pending;
             pending = [];
             await spec.deliver(records, { partition, head });
-            delivered.set(partition, records[records.length - 1]?.position ?? floor);
+            delivered.set(partition, last.position);
+            payload.resolveOffset(pendingLastOffset);
+            await payload.heartbeat();
           };
           for (const message of batch.messages) {
             if (!payload.isRunning() || payload.isStale() || stopped) return;
             const position = asPosition(Number(message.offset) + 1);
-            if (position <= (delivered.get(partition) ?? floor)) continue;
+            if (position <= (delivered.get(partition) ?? START)) {
+              payload.resolveOffset(message.offset);
+              continue;
+            }
             try {
               if (message.value === null) throw new LedgerError('undecodable_record', 'record has no value');
               pending.push({ partition, position, event: this.options.codec.decode(message.value) });
+              pendingLastOffset = message.offset;
             } catch (error) {
               await flushPending();
               const key = message.key?.toString() ?? null;
@@ -279,8 +301,8 @@ export class KafkaEventLog implements EventLog {
               });
               await spec.undecodable?.({ partition, position, key, reason });
               delivered.set(partition, position);
+              payload.resolveOffset(message.offset);
             }
-            await payload.heartbeat();
           }
           await flushPending();
         },
@@ -299,6 +321,7 @@ export class KafkaEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.flushing;
     if (this.queue.length > 0) await this.flush();
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.disconnect()));
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
