@@ -94,10 +94,10 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           ...(body.evidence !== undefined && { evidence: body.evidence }),
         });
         return reply.code(appended.duplicate ? 200 : 201).send({
-          eventId: appended.event.eventId,
-          phone: appended.event.phone,
+          eventId: appended.eventId,
+          phone: appended.phone,
           position: pointToken(appended),
-          recordedAt: iso(appended.event.recordedAt) ?? '',
+          recordedAt: iso(appended.recordedAt) ?? '',
           duplicate: appended.duplicate,
         });
       },

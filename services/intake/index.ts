@@ -1,4 +1,11 @@
-export { Intake, type IntakeDeps, type InboundRequest, type InboundResult } from './intake.js';
+export {
+  Intake,
+  type IntakeDeps,
+  type InboundRequest,
+  type InboundResult,
+  type RecordAnswer,
+  type RecordedFact,
+} from './intake.js';
 export {
   decideRecord,
   decideInbound,

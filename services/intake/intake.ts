@@ -6,16 +6,46 @@ import {
   type E164,
   type LedgerEvent,
   type PhoneHistory,
+  type Position,
+  type ScopeKey,
   type Region,
 } from '../ledger/index.js';
 import type { Appended, EventLog } from '../log/index.js';
 import { policyFor, routeInbound, type BrandDirectory } from './brands.js';
 import { decideInbound, decideRecord, sameFact, type RecordConsent } from './decide.js';
 
+/** What the log holds for an event id: enough to answer a repeated request with the original. */
+export interface RecordedFact {
+  readonly partition: number;
+  readonly position: Position;
+  readonly type: LedgerEvent['type'];
+  readonly scope: ScopeKey;
+  readonly recordedAt: number;
+}
+
+export interface RecordAnswer {
+  readonly partition: number;
+  readonly position: Position;
+  readonly eventId: string;
+  readonly phone: E164;
+  readonly recordedAt: number;
+  /** True when the event id was already recorded: the answer is the original's. */
+  readonly duplicate: boolean;
+}
+
+function conflict(eventId: string, earlier: { type: string; scope: string }): LedgerError {
+  return new LedgerError(
+    'event_id_conflict',
+    `eventId ${eventId} was already used for a different event (${earlier.type} at ${earlier.scope}); use a new eventId`,
+  );
+}
+
 export interface IntakeDeps {
   readonly log: EventLog;
   /** A phone's consent facts as the log holds them now: replies are decided against them. */
   readonly historyOf: (phone: E164) => Promise<PhoneHistory>;
+  /** For logs that cannot dedupe at append: the recorded fact with this id, if the phone has one. */
+  readonly findRecorded?: (phone: E164, eventId: string) => Promise<RecordedFact | undefined>;
   readonly directory: BrandDirectory;
   readonly defaultRegion: Region;
   readonly now: () => number;
@@ -49,18 +79,28 @@ export class Intake {
 
   constructor(private readonly deps: IntakeDeps) {}
 
-  async record(command: RecordConsent): Promise<Appended> {
+  async record(command: RecordConsent): Promise<RecordAnswer> {
     const event = decideRecord(command, { now: this.deps.now(), newId: this.deps.newId });
+    // A log that cannot dedupe at append (Kafka) is asked first: a caller's repeated id gets the original.
+    const earlier =
+      command.eventId === undefined ? undefined : await this.deps.findRecorded?.(event.phone, event.eventId);
+    if (earlier !== undefined) {
+      if (earlier.type !== event.type || earlier.scope !== event.scope)
+        throw conflict(event.eventId, earlier);
+      return { ...earlier, eventId: event.eventId, phone: event.phone, duplicate: true };
+    }
     const [appended] = await this.deps.log.append([event]);
     if (appended === undefined) throw new LedgerError('internal', 'the log acknowledged nothing');
-    if (appended.duplicate && !sameFact(appended.event, event)) {
-      throw new LedgerError(
-        'event_id_conflict',
-        `eventId ${event.eventId} was already used for a different event (${appended.event.type} at ${appended.event.scope}); use a new eventId`,
-      );
-    }
+    if (appended.duplicate && !sameFact(appended.event, event)) throw conflict(event.eventId, appended.event);
     if (!appended.duplicate) this.deps.onRecorded?.(appended.event);
-    return appended;
+    return {
+      partition: appended.partition,
+      position: appended.position,
+      eventId: appended.event.eventId,
+      phone: appended.event.phone,
+      recordedAt: appended.event.recordedAt,
+      duplicate: appended.duplicate,
+    };
   }
 
   async inbound(request: InboundRequest): Promise<InboundResult> {

@@ -5,6 +5,8 @@ import { asPosition, LedgerError, START, type LedgerEvent, type Position } from 
 import type { Appended, Consumption, ConsumerSpec, Cursor, EventLog, LogRecord } from './port.js';
 
 const { Kafka: KafkaClient, logLevel: LogLevel, Partitioners } = kafkajs;
+/** Sends of one partition's records before the append is refused (each on a fresh producer). */
+const SEND_ATTEMPTS = 4;
 const defaultPartitioner = Partitioners.DefaultPartitioner();
 
 export interface KafkaLogOptions {
@@ -47,7 +49,7 @@ export class KafkaEventLog implements EventLog {
   private constructor(
     private readonly kafka: Kafka,
     private readonly admin: Admin,
-    private readonly producer: Producer,
+    private producer: Producer,
     private readonly options: KafkaLogOptions,
     private readonly partitionCount: number,
   ) {}
@@ -153,30 +155,28 @@ export class KafkaEventLog implements EventLog {
         byPartition.set(message.partition, messages);
       }
     }
-    const partitions = [...byPartition.keys()];
-    const outcomes = await Promise.allSettled(
-      partitions.map(async (partition) => {
-        const metadata: RecordMetadata[] = await this.producer.send({
-          topic: this.options.topic,
-          acks: -1,
-          messages: byPartition.get(partition) ?? [],
-        });
-        const answer = metadata.find((meta) => meta.partition === partition);
-        if (answer?.baseOffset === undefined || answer.errorCode !== 0) {
-          throw new Error(
-            `partition ${partition} was not acknowledged (error code ${answer?.errorCode ?? 'none'})`,
-          );
-        }
-        return BigInt(answer.baseOffset);
-      }),
-    );
     const next = new Map<number, bigint>();
     const failed = new Map<number, unknown>();
-    outcomes.forEach((outcome, i) => {
-      const partition = partitions[i] ?? 0;
-      if (outcome.status === 'fulfilled') next.set(partition, outcome.value);
-      else failed.set(partition, outcome.reason);
-    });
+    let remaining = [...byPartition.keys()];
+    // A failed partition is sent again on a fresh producer (see replaceProducer), a few times, while a
+    // leader moves. If the failed send was written after all, the record is on the log twice under one
+    // event id, and the views apply it once.
+    for (let attempt = 0; remaining.length > 0; attempt++) {
+      const outcomes = await Promise.allSettled(
+        remaining.map((partition) => this.sendPartition(partition, byPartition)),
+      );
+      failed.clear();
+      outcomes.forEach((outcome, i) => {
+        const partition = remaining[i] ?? 0;
+        if (outcome.status === 'fulfilled') next.set(partition, outcome.value);
+        else failed.set(partition, outcome.reason);
+      });
+      remaining = [...failed.keys()];
+      if (remaining.length === 0) break;
+      await this.replaceProducer();
+      if (attempt + 1 >= SEND_ATTEMPTS || this.closed) break;
+      await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
+    }
     // The messages of a partition follow its base offset in queue order: assign offsets in that order.
     for (const pending of batch) {
       const failure = pending.messages
@@ -203,6 +203,43 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
+  private async sendPartition(
+    partition: number,
+    byPartition: ReadonlyMap<number, readonly { key: string; value: Buffer; partition: number }[]>,
+  ): Promise<bigint> {
+    const metadata: RecordMetadata[] = await this.producer.send({
+      topic: this.options.topic,
+      acks: -1,
+      messages: [...(byPartition.get(partition) ?? [])],
+    });
+    const answer = metadata.find((meta) => meta.partition === partition);
+    if (answer?.baseOffset === undefined || answer.errorCode !== 0) {
+      throw new Error(
+        `partition ${partition} was not acknowledged (error code ${answer?.errorCode ?? 'none'})`,
+      );
+    }
+    return BigInt(answer.baseOffset);
+  }
+
+  /**
+   * After a failed send kafkajs rolls the idempotent producer's sequence numbers back, yet the broker
+   * may have written the batch; the next batch then looks like its duplicate and is acknowledged
+   * without being written (seen here restarting a broker mid-ingest). A new producer (a new producer
+   * id) never carries that state over.
+   */
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = newProducer(this.kafka);
+    void old.disconnect().catch(() => undefined);
+    try {
+      await this.producer.connect();
+    } catch (error) {
+      this.options.onLog?.('error', 'reconnecting the producer failed; the next append retries it', {
+        error: String(error),
+      });
+    }
+  }
+
   async head(): Promise<Cursor> {
     const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
     const cursor: Position[] = Array.from({ length: this.partitionCount }, () => asPosition(0));
@@ -216,8 +253,11 @@ export class KafkaEventLog implements EventLog {
    * stuck on one partition (its retries inside deliver) holds back only that partition.
    */
   consume(spec: ConsumerSpec): Consumption {
+    let stopped = false;
     const consumer = this.kafka.consumer({
       groupId: spec.group,
+      // kafkajs restarts a crashed consumer; never once this consumption is stopped.
+      retry: { restartOnFailure: () => Promise.resolve(!stopped) },
       maxWaitTimeInMs: 50,
       sessionTimeout: 30_000,
       heartbeatInterval: 1_000,
@@ -228,7 +268,6 @@ export class KafkaEventLog implements EventLog {
     const deadLetterTopic = this.options.deadLetterTopic ?? `${topic}.dlq`;
     /** Per partition: the last position delivered (after the checkpoint). Guards against re-delivery. */
     const delivered = new Map<number, Position>();
-    let stopped = false;
     const seekAssigned = async (assignment: Record<string, number[]>): Promise<void> => {
       for (const partition of assignment[topic] ?? []) {
         const checkpoint = await spec.checkpoint(partition);
@@ -239,6 +278,9 @@ export class KafkaEventLog implements EventLog {
     const running = (async () => {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!stopped) spec.failed?.(payload.error);
+      });
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         void seekAssigned(payload.memberAssignment).catch((error: unknown) =>
           this.options.onLog?.('error', 'seeking to the view checkpoint failed', { error: String(error) }),
@@ -282,7 +324,7 @@ export class KafkaEventLog implements EventLog {
               await flushPending();
               const key = message.key?.toString() ?? null;
               const reason = (error as Error).message;
-              await this.producer.send({
+              await this.copyToDeadLetters(deadLetterTopic, {
                 topic: deadLetterTopic,
                 acks: -1,
                 messages: [
@@ -318,6 +360,21 @@ export class KafkaEventLog implements EventLog {
     };
   }
 
+  /**
+   * The dead-letter topic holds a copy for operators; the record itself stays on the log at its
+   * position. A copy that cannot be written is logged, and the consumer goes on: stalling a partition
+   * would hold back the opt-outs behind it.
+   */
+  private async copyToDeadLetters(topic: string, record: Parameters<Producer['send']>[0]): Promise<void> {
+    try {
+      await this.producer.send(record);
+    } catch (error) {
+      this.options.onLog?.('error', `could not copy an undecodable record to ${topic}`, {
+        error: String(error),
+      });
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -328,30 +385,48 @@ export class KafkaEventLog implements EventLog {
   }
 }
 
+function newProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+}
+
 async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<number> {
   const existing = await admin.listTopics();
-  if (!existing.includes(options.topic)) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: options.topic,
-          numPartitions: options.partitions,
-          replicationFactor: options.replicationFactor,
-          configEntries: [
-            { name: 'retention.ms', value: '-1' },
-            { name: 'retention.bytes', value: '-1' },
-            { name: 'cleanup.policy', value: 'delete' },
-          ],
-        },
-        {
-          topic: options.deadLetterTopic ?? `${options.topic}.dlq`,
-          numPartitions: 1,
-          replicationFactor: options.replicationFactor,
-          configEntries: [{ name: 'retention.ms', value: '-1' }],
-        },
-      ],
-    });
+  const deadLetterTopic = options.deadLetterTopic ?? `${options.topic}.dlq`;
+  const missing = [
+    ...(existing.includes(options.topic)
+      ? []
+      : [
+          {
+            topic: options.topic,
+            numPartitions: options.partitions,
+            replicationFactor: options.replicationFactor,
+            configEntries: [
+              { name: 'retention.ms', value: '-1' },
+              { name: 'retention.bytes', value: '-1' },
+              { name: 'cleanup.policy', value: 'delete' },
+            ],
+          },
+        ]),
+    // Checked on its own: an operator may have created the log's topic but not its dead letters.
+    ...(existing.includes(deadLetterTopic)
+      ? []
+      : [
+          {
+            topic: deadLetterTopic,
+            numPartitions: 1,
+            replicationFactor: options.replicationFactor,
+            configEntries: [{ name: 'retention.ms', value: '-1' }],
+          },
+        ]),
+  ];
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: missing });
+    } catch (error) {
+      // Another process may have created them a moment ago; anything else shows in the check below.
+      const names = (await admin.listTopics()).filter((t) => missing.some((m) => m.topic === t));
+      if (names.length !== missing.length) throw error;
+    }
   }
   const metadata = await admin.fetchTopicMetadata({ topics: [options.topic] });
   const count = metadata.topics[0]?.partitions.length ?? 0;

@@ -43,6 +43,8 @@ export interface ConsumerSpec {
   deliver(records: readonly LogRecord[], delivery: Delivery): Promise<void>;
   /** A record no schema can read: handed over (never dropped) so the view can fail closed for its key. */
   undecodable?(record: Undecodable): Promise<void>;
+  /** The transport failed (a crashed Kafka consumer); it retries by itself, the view reports unhealthy. */
+  failed?(error: unknown): void;
 }
 
 export interface Consumption {

@@ -206,6 +206,12 @@ export class ProjectorRunner {
       },
       deliver: (records, delivery) => this.deliver(records, delivery),
       undecodable: (record) => this.quarantine(record),
+      failed: (error) => {
+        // Cleared by the next batch that applies (withRetry resets it on success).
+        this.failing = true;
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.options.onError?.(error, this.projection);
+      },
     });
     this.afterProgress();
   }

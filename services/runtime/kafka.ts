@@ -2,9 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createEventCodec, loadCatalogue } from '../codec/index.js';
 import type { Config } from '../config/index.js';
-import { LedgerError } from '../ledger/index.js';
+import { LedgerError, START, type ConsentKind, type E164, type EventType } from '../ledger/index.js';
+import type { ProjectorRunner } from '../projector/index.js';
 import { KafkaEventLog, partitionFor } from '../log/index.js';
 import { assembleLedger, type Ledger, type LedgerClock } from './ledger.js';
+
+const FACT_TYPE: Readonly<Record<ConsentKind, EventType>> = {
+  out: 'OptOutRecorded',
+  in: 'OptInRecorded',
+  suspected: 'OptOutSuspected',
+};
 
 /** How long intake waits for the central view to reach a phone's partition before deciding a reply. */
 const HISTORY_WAIT_MS = 5_000;
@@ -30,6 +37,14 @@ export async function openKafkaLedger(
     ...(clock.onLog !== undefined && { onLog: clock.onLog }),
   });
   const partitions = await log.partitions();
+  const caughtUp = async (phone: E164, runner: ProjectorRunner): Promise<void> => {
+    const partition = partitionFor(phone, partitions);
+    const head = await log.head();
+    const point = { partition, position: head[partition] ?? START };
+    if (!(await runner.waitFor([point], HISTORY_WAIT_MS))) {
+      throw new LedgerError('unavailable', 'the central view is behind the log; retry shortly');
+    }
+  };
   return assembleLedger(
     config,
     {
@@ -39,16 +54,21 @@ export async function openKafkaLedger(
       viewGroup: `ledger-memory-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
       // The view's facts, once it has applied everything its partition held when asked.
       historyOf: async (phone, view, runner) => {
-        const partition = partitionFor(phone, partitions);
-        const head = await log.head();
-        const point = { partition, position: head[partition] ?? (0 as never) };
-        if (!(await runner.waitFor([point], HISTORY_WAIT_MS))) {
-          throw new LedgerError(
-            'unavailable',
-            'the central view is behind the log; retry the message shortly',
-          );
-        }
+        await caughtUp(phone, runner);
         return view.history(phone);
+      },
+      // Kafka cannot look an id up at append: the view's facts can, once it has caught up.
+      findRecorded: async (phone, eventId, view, runner) => {
+        await caughtUp(phone, runner);
+        const fact = view.history(phone).find((f) => f.eventId === eventId);
+        if (fact === undefined) return undefined;
+        return {
+          partition: partitionFor(phone, partitions),
+          position: fact.position,
+          type: FACT_TYPE[fact.kind],
+          scope: fact.scope,
+          recordedAt: fact.recordedAt,
+        };
       },
       closeLog: () => log.close(),
     },

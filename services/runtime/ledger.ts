@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ViewProgress } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { Gate } from '../gate/index.js';
-import { Intake } from '../intake/index.js';
+import { Intake, type RecordedFact } from '../intake/index.js';
 import type { E164, PhoneHistory } from '../ledger/index.js';
 import { reached, type EventLog, type PhoneHistorySource } from '../log/index.js';
 import { MemoryView, ProjectorRunner } from '../projector/index.js';
@@ -39,6 +39,13 @@ export interface LedgerParts {
   readonly viewGroup: string;
   /** A phone's consent facts, as the log holds them now: intake decides replies against them. */
   readonly historyOf: (phone: E164, view: MemoryView, runner: ProjectorRunner) => Promise<PhoneHistory>;
+  /** For a log that cannot dedupe at append: find an event id among a phone's facts. */
+  readonly findRecorded?: (
+    phone: E164,
+    eventId: string,
+    view: MemoryView,
+    runner: ProjectorRunner,
+  ) => Promise<RecordedFact | undefined>;
   readonly closeLog: () => Promise<void>;
 }
 
@@ -57,6 +64,10 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
   const intake = new Intake({
     log,
     historyOf: (phone) => parts.historyOf(phone, view, runner),
+    ...(parts.findRecorded !== undefined && {
+      findRecorded: (phone: E164, eventId: string) =>
+        parts.findRecorded?.(phone, eventId, view, runner) ?? Promise.resolve(undefined),
+    }),
     directory: config.directory,
     defaultRegion: config.defaultRegion,
     now,
