@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { classifyKeyword } from '../classifier/index.js';
+import { classifyReply } from '../classifier/index.js';
 import { CHANNELS, LedgerError, SOURCES } from '../ledger/index.js';
 import { call } from './client.js';
 
@@ -141,7 +141,7 @@ program
   .description('what a reply means (runs locally)')
   .argument('<text>')
   .action((text: string) => {
-    const { intent, confidence, matched, language } = classifyKeyword(text);
+    const { intent, confidence, matched, language } = classifyReply(text);
     console.log(JSON.stringify({ intent, confidence, matched, language }, null, 2));
   });
 
