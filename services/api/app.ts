@@ -22,6 +22,7 @@ import {
   RecordReply,
   ViewsReply,
 } from './schemas.js';
+import { twilioWebhook } from './twilio.js';
 
 export type Role = 'intake' | 'gate';
 export const ROLES: readonly Role[] = ['intake', 'gate'];
@@ -132,6 +133,12 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         };
       },
     );
+
+    await app.register(twilioWebhook, {
+      intake,
+      authToken: config.twilioAuthToken,
+      publicUrl: config.publicUrl,
+    });
   }
 
   if (roles.includes('gate')) {

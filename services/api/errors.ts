@@ -1,11 +1,19 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { LedgerError, type ErrorCode } from '../ledger/index.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The body a route takes, when not JSON: named in its 415 answer. */
+    readonly bodyMediaType?: string;
+  }
+}
+
 const STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_phone: 400,
   invalid_request: 400,
   invalid_scope: 400,
   invalid_config: 500,
+  forbidden: 403,
   not_found: 404,
   event_id_conflict: 409,
   payload_too_large: 413,
@@ -20,10 +28,6 @@ const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string
   FST_ERR_CTP_BODY_TOO_LARGE: {
     code: 'payload_too_large',
     message: 'the request body is larger than allowed',
-  },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    code: 'unsupported_media_type',
-    message: 'send the body as application/json',
   },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     code: 'invalid_request',
@@ -48,6 +52,12 @@ export function installErrorHandling(app: FastifyInstance): void {
         .send({ error: 'invalid_request', message: `${context}: ${describeValidation(error)}` });
     }
     const known = FASTIFY_CODES[error.code];
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const mediaType = request.routeOptions.config.bodyMediaType ?? 'application/json';
+      return reply
+        .code(STATUS.unsupported_media_type)
+        .send({ error: 'unsupported_media_type', message: `send the body as ${mediaType}` });
+    }
     if (known !== undefined || (error instanceof SyntaxError && error.statusCode === 400)) {
       const code = known?.code ?? 'invalid_request';
       return reply

@@ -191,3 +191,23 @@ export const ViewsReply = Type.Object({
     }),
   ),
 });
+
+/** The fields of Twilio's inbound-message webhook the ledger reads; Twilio sends many more, which pass. */
+export const TwilioBody = Type.Object(
+  {
+    From: PhoneInput,
+    To: Type.String({ minLength: 1, maxLength: 64, description: 'Our number or short code' }),
+    Body: Type.String({ maxLength: 2000 }),
+    MessageSid: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'Twilio retries repeat it: applied once' }),
+    ),
+    OptOutType: Type.Optional(
+      Type.String({
+        maxLength: 32,
+        description:
+          'STOP, START or HELP when Twilio (Advanced Opt-Out) acted on the keyword and answered the person',
+      }),
+    ),
+  },
+  { additionalProperties: true },
+);

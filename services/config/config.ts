@@ -16,6 +16,13 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Kafka mode, when LEDGER_KAFKA_BROKERS is set; the embedded log otherwise. */
   readonly kafka: KafkaConfig | undefined;
+  /** Twilio webhooks are signature-checked with this token when it is set; accepted unsigned otherwise. */
+  readonly twilioAuthToken: string | undefined;
+  /**
+   * The base URL callers use to reach the ledger (no trailing slash), when a proxy in front rewrites
+   * the protocol, host or path; undefined to take them from the request.
+   */
+  readonly publicUrl: string | undefined;
 }
 
 export interface KafkaConfig {
@@ -54,6 +61,12 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
   LEDGER_PARTITIONS: { help: 'partitions when the ledger creates the topic (default 6)' },
   LEDGER_REPLICATION_FACTOR: {
     help: 'replication when the ledger creates the topic (default -1: the broker default)',
+  },
+  LEDGER_PUBLIC_URL: {
+    help: 'base URL Twilio calls, e.g. https://ledger.example.com, when behind a proxy (default: from the request)',
+  },
+  TWILIO_AUTH_TOKEN: {
+    help: 'Twilio auth token: POST /v1/inbound/twilio checks X-Twilio-Signature with it (unset: unchecked)',
   },
 };
 
@@ -107,6 +120,8 @@ export function loadConfig(
     batchCheckMax: int('LEDGER_BATCH_CHECK_MAX', 100_000, 1, 10_000_000),
     logLevel: logLevel as Config['logLevel'],
     kafka: readKafka(env, int, problems),
+    twilioAuthToken: env.TWILIO_AUTH_TOKEN?.trim() || undefined,
+    publicUrl: readPublicUrl(env.LEDGER_PUBLIC_URL, problems),
   };
   if (problems.length > 0) {
     throw new LedgerError(
@@ -143,6 +158,24 @@ function readKafka(
   if (replicationFactor === 0)
     problems.push('LEDGER_REPLICATION_FACTOR must be -1 (broker default) or 1..16');
   return { brokers, topic, partitions: int('LEDGER_PARTITIONS', 6, 1, 1024), replicationFactor };
+}
+
+function readPublicUrl(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const problem = `LEDGER_PUBLIC_URL=${raw} must be an http(s) base URL such as https://ledger.example.com`;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    problems.push(problem);
+    return undefined;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '') {
+    problems.push(`${problem} (no query or fragment)`);
+    return undefined;
+  }
+  // As written rather than as URL normalises it: the signature covers the exact text Twilio was given.
+  return raw.trim().replace(/\/+$/, '');
 }
 
 const BRAND_KEYS = ['displayName', 'optOutScope', 'confirmation', 'optInReply', 'helpReply'];

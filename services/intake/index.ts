@@ -3,6 +3,7 @@ export {
   type IntakeDeps,
   type InboundRequest,
   type InboundResult,
+  type ProviderIntent,
   type RecordAnswer,
   type RecordedFact,
 } from './intake.js';

@@ -1,4 +1,4 @@
-import { classifyKeyword, type Classification } from '../classifier/index.js';
+import { classifyReply, type Classification } from '../classifier/index.js';
 import {
   assertName,
   LedgerError,
@@ -62,7 +62,16 @@ export interface InboundRequest {
   readonly brand?: string;
   readonly program?: string;
   readonly sourceSystem?: string;
+  /**
+   * The provider already acted on the keyword and answered the person itself (Twilio Advanced
+   * Opt-Out): the ledger records the consent change but sends, and records, no confirmation of its own.
+   */
+  readonly providerHandled?: boolean;
+  /** What the provider took the message to mean; it acted on it, so it wins over our classifier. */
+  readonly providerIntent?: ProviderIntent;
 }
+
+export type ProviderIntent = 'opt_out' | 'opt_in' | 'help';
 
 export interface InboundResult {
   readonly classification: Classification;
@@ -112,7 +121,7 @@ export class Intake {
       ...(request.brand !== undefined && { brand: request.brand }),
       ...(request.program !== undefined && { program: request.program }),
     });
-    const classification = classifyKeyword(request.body);
+    const classification = classifyReply(request.body);
     return this.serialised(from, () => this.decideAndAppend(from, request, route, classification));
   }
 
@@ -120,9 +129,10 @@ export class Intake {
     from: E164,
     request: InboundRequest,
     route: { brand: string; program?: string },
-    classification: Classification,
+    classified: Classification,
   ): Promise<InboundResult> {
     const { log } = this.deps;
+    const classification = actedOn(classified, request.providerIntent);
     const history = await this.deps.historyOf(from);
     const decision = decideInbound(
       {
@@ -140,12 +150,15 @@ export class Intake {
       policyFor(this.deps.directory, route.brand),
       { now: this.deps.now(), newId: this.deps.newId },
     );
-    const appended = await log.append(decision.events);
+    // A provider that answered the person itself sent the confirmation: there is none of ours to record.
+    const handled = request.providerHandled === true;
+    const events = handled ? decision.events.filter((e) => e.type !== 'ConfirmationSent') : decision.events;
+    const appended = await log.append(events);
     const fresh = appended.filter((a) => !a.duplicate);
     for (const a of fresh) this.deps.onRecorded?.(a.event);
     // A provider retrying a webhook we already applied gets no second confirmation.
     const replayed = appended.length > 0 && appended.every((a) => a.duplicate);
-    return { classification, appended, reply: replayed ? null : decision.reply };
+    return { classification, appended, reply: replayed || handled ? null : decision.reply };
   }
 
   private serialised<T>(phone: E164, work: () => Promise<T>): Promise<T> {
@@ -158,6 +171,12 @@ export class Intake {
     });
     return next;
   }
+}
+
+/** The provider's reading of a message it acted on replaces ours when the two differ. */
+function actedOn(classification: Classification, intent: ProviderIntent | undefined): Classification {
+  if (intent === undefined || intent === classification.intent) return classification;
+  return { ...classification, intent, confidence: 1, matched: `provider:${intent}`, global: false };
 }
 
 function tryParse(value: string, region: Region): E164 | undefined {

@@ -4,6 +4,7 @@ export const ErrorCodes = [
   'invalid_request',
   'invalid_scope',
   'invalid_config',
+  'forbidden',
   'not_found',
   'event_id_conflict',
   'payload_too_large',

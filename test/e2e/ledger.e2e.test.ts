@@ -360,7 +360,9 @@ describe('the HTTP API', () => {
     const views = (await inject('GET', '/v1/views')).json<{
       views: { name: string; position: string; healthy: boolean }[];
     }>();
-    expect(views.views).toEqual([expect.objectContaining({ name: 'memory', position: '0:1', healthy: true })]);
+    expect(views.views).toEqual([
+      expect.objectContaining({ name: 'memory', position: '0:1', healthy: true }),
+    ]);
     const metrics = (await inject('GET', '/metrics')).body;
     expect(metrics).toMatch(/ledger_events_recorded_total\{source="api",type="OptOutRecorded"\} 1/);
     expect(metrics).toMatch(/ledger_check_duration_seconds_bucket\{le="0\.000001",kind="single"\}/);
