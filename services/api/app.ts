@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { auditPhone } from '../audit/index.js';
+import { classifyReply } from '../classifier/index.js';
 import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import type { Ledger } from '../runtime/index.js';
@@ -14,6 +15,8 @@ import {
   BatchReply,
   CheckQuery,
   CheckReply,
+  ClassifyBody,
+  ClassifyReply,
   ErrorBody,
   InboundBody,
   InboundReply,
@@ -139,6 +142,21 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       authToken: config.twilioAuthToken,
       publicUrl: config.publicUrl,
     });
+
+    app.post(
+      '/v1/classify',
+      {
+        schema: {
+          summary: 'What a reply means: opt_out, opt_in, help, none, or review',
+          body: ClassifyBody,
+          response: { 200: ClassifyReply, ...errors },
+        },
+      },
+      (request) => {
+        const { intent, confidence, matched, language } = classifyReply(request.body.text);
+        return { intent, confidence, matched, language };
+      },
+    );
   }
 
   if (roles.includes('gate')) {

@@ -91,6 +91,21 @@ export const InboundBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const ClassifyBody = Type.Object(
+  {
+    text: Type.String({ maxLength: 2000, description: 'The reply as the person sent it' }),
+    brand: Type.Optional(Name('Brand (for its own keywords, when configured)')),
+  },
+  { additionalProperties: false },
+);
+
+export const ClassifyReply = Type.Object({
+  intent: literals(['opt_out', 'opt_in', 'help', 'none', 'review'] as const),
+  confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  matched: Nullable(Type.String({ description: 'The rule that decided, e.g. keyword:stop+filler' })),
+  language: Type.String(),
+});
+
 export const InboundReply = Type.Object({
   intent: literals(['opt_out', 'opt_in', 'help', 'none', 'review'] as const),
   eventId: Nullable(Type.String()),

@@ -254,6 +254,26 @@ describe('the HTTP API', () => {
     expect(await ledger.ledger.log.head()).toEqual([0]);
   });
 
+  it('classifies a reply without recording anything', async () => {
+    const polite = await inject('POST', '/v1/classify', { text: 'Stop. Thank you' });
+    expect(polite.statusCode).toBe(200);
+    expect(polite.json()).toEqual({
+      intent: 'opt_out',
+      confidence: 0.95,
+      matched: 'keyword:stop+filler',
+      language: 'en',
+    });
+    expect((await inject('POST', '/v1/classify', { text: 'stop by the store' })).json()).toMatchObject({
+      intent: 'none',
+    });
+    expect((await inject('POST', '/v1/classify', { text: 'ALTO' })).json()).toMatchObject({
+      intent: 'opt_out',
+      language: 'es',
+    });
+    expect((await inject('POST', '/v1/classify', {})).statusCode).toBe(400);
+    expect(await ledger.ledger.log.head()).toEqual([0]);
+  });
+
   it('gives one confirmation per opt-out transition, and none to a retried webhook', async () => {
     const first = await inject('POST', '/v1/inbound/sms', {
       from: PHONE,
