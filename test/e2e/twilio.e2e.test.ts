@@ -115,6 +115,22 @@ describe('POST /v1/inbound/twilio with TWILIO_AUTH_TOKEN set', () => {
     expect(await types()).toEqual(['OptOutRecorded', 'ConfirmationSent', 'OptOutRecorded']);
   });
 
+  it('catches "Stop please" (which Twilio\'s exact-word rule lets through): suppressed, one confirmation in TwiML and on the log', async () => {
+    const first = await webhook(inboundSms({ Body: 'Stop please', MessageSid: 'SM-polite-1' }));
+    expect(first.statusCode).toBe(200);
+    expect(first.body.match(/<Message>/g)).toHaveLength(1);
+    expect(await check()).toMatchObject({ allowed: false, status: 'opted_out' });
+    expect(await types()).toEqual(['OptOutRecorded', 'ConfirmationSent']);
+    const recorded = await events();
+    expect(recorded[0]).toMatchObject({
+      evidence: { rawText: 'Stop please', matchedRule: 'keyword:stop+filler' },
+    });
+
+    const again = await webhook(inboundSms({ Body: 'STOP', MessageSid: 'SM-polite-2' }));
+    expect(again.body).toBe(EMPTY_TWIML);
+    expect(await types()).toEqual(['OptOutRecorded', 'ConfirmationSent', 'OptOutRecorded']);
+  });
+
   it('applies a retried webhook (same MessageSid) once, without a second confirmation', async () => {
     const params = inboundSms({ Body: 'stop', MessageSid: 'SM-retried' });
     const first = await webhook(params);
