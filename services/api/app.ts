@@ -3,7 +3,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { auditPhone } from '../audit/index.js';
-import { classifyReply } from '../classifier/index.js';
 import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import type { Ledger } from '../runtime/index.js';
@@ -153,7 +152,10 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         },
       },
       (request) => {
-        const { intent, confidence, matched, language } = classifyReply(request.body.text);
+        const { intent, confidence, matched, language } = intake.classify(
+          request.body.text,
+          brandOf(request.body.brand),
+        );
         return { intent, confidence, matched, language };
       },
     );

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isSupportedCountry } from 'libphonenumber-js/max';
-import type { BrandDirectory, BrandSettings, NumberRoute } from '../intake/index.js';
+import {
+  checkConfirmation,
+  type BrandDirectory,
+  type BrandSettings,
+  type NumberRoute,
+} from '../intake/index.js';
 import { assertName, LedgerError, parsePhone, type Region } from '../ledger/index.js';
 
 export interface Config {
@@ -178,7 +183,8 @@ function readPublicUrl(raw: string | undefined, problems: string[]): string | un
   return raw.trim().replace(/\/+$/, '');
 }
 
-const BRAND_KEYS = ['displayName', 'optOutScope', 'confirmation', 'optInReply', 'helpReply'];
+const BRAND_KEYS = ['displayName', 'optOutScope', 'confirmation', 'optInReply', 'helpReply', 'keywords'];
+const KEYWORD_KINDS = ['optOut', 'optIn', 'help'];
 
 function readDirectory(
   path: string | undefined,
@@ -213,8 +219,16 @@ function readDirectory(
     for (const key of Object.keys(settings)) {
       if (!BRAND_KEYS.includes(key))
         problems.push(`${path}: brands.${name}.${key} is unknown (known: ${BRAND_KEYS.join(', ')})`);
+      else if (key === 'keywords')
+        readKeywords(settings.keywords, `${path}: brands.${name}.keywords`, problems);
       else if (typeof settings[key] !== 'string')
         problems.push(`${path}: brands.${name}.${key} must be a string`);
+    }
+    if (typeof settings.confirmation === 'string') {
+      const displayName = typeof settings.displayName === 'string' ? settings.displayName : name;
+      for (const problem of checkConfirmation(settings.confirmation, displayName)) {
+        problems.push(`${path}: brands.${name}.confirmation: ${problem}`);
+      }
     }
     if (
       settings.optOutScope !== undefined &&
@@ -243,6 +257,20 @@ function readDirectory(
     }
   }
   return { brands, numbers };
+}
+
+function readKeywords(value: unknown, where: string, problems: string[]): void {
+  if (!isObject(value)) {
+    problems.push(`${where} must be {"optOut"?: [...], "optIn"?: [...], "help"?: [...]}`);
+    return;
+  }
+  for (const [kind, words] of Object.entries(value)) {
+    if (!KEYWORD_KINDS.includes(kind))
+      problems.push(`${where}.${kind} is unknown (known: ${KEYWORD_KINDS.join(', ')})`);
+    else if (!Array.isArray(words) || words.some((w) => typeof w !== 'string' || w.trim() === '')) {
+      problems.push(`${where}.${kind} must be a list of words, e.g. ["BASTA"]`);
+    }
+  }
 }
 
 function collect<T>(problems: string[], check: () => T): T | undefined {

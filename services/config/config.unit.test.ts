@@ -25,3 +25,38 @@ describe('the Twilio webhook settings', () => {
     },
   );
 });
+
+describe('the brands file', () => {
+  const withFile = (content: object) => () =>
+    loadConfig({ LEDGER_CONFIG_FILE: 'brands.json' }, () => JSON.stringify(content));
+
+  it("takes a brand's own keywords", () => {
+    const config = withFile({ brands: { acme: { keywords: { optOut: ['BASTA'], help: ['SOS'] } } } })();
+    expect(config.directory.brands.acme?.keywords).toEqual({ optOut: ['BASTA'], help: ['SOS'] });
+  });
+
+  it('refuses keywords that are not lists of words, saying where', () => {
+    expect(withFile({ brands: { acme: { keywords: { optOut: 'BASTA' } } } })).toThrow(
+      /brands\.acme\.keywords\.optOut must be a list of words/,
+    );
+    expect(withFile({ brands: { acme: { keywords: { stop: ['X'] } } } })).toThrow(
+      /brands\.acme\.keywords\.stop is unknown/,
+    );
+  });
+
+  it('checks the confirmation template against the brand name it will carry', () => {
+    expect(withFile({ brands: { acme: { displayName: 'Acme', confirmation: 'Done.' } } })).toThrow(
+      /brands\.acme\.confirmation: name the sender[\s\S]*brands\.acme\.confirmation: say that the person is unsubscribed/,
+    );
+    expect(
+      withFile({
+        brands: {
+          acme: {
+            displayName: 'Acme',
+            confirmation: 'Acme: you are unsubscribed and will receive no more messages.',
+          },
+        },
+      }),
+    ).not.toThrow();
+  });
+});

@@ -3,6 +3,12 @@ import type { BrandPolicy } from './decide.js';
 
 export interface BrandSettings {
   readonly displayName?: string;
+  /** The brand's own words, on top of the built-in ones. */
+  readonly keywords?: {
+    readonly optOut?: readonly string[];
+    readonly optIn?: readonly string[];
+    readonly help?: readonly string[];
+  };
   readonly optOutScope?: 'brand' | 'program';
   readonly confirmation?: string;
   readonly optInReply?: string;

@@ -25,3 +25,4 @@ export {
   type BrandSettings,
   type NumberRoute,
 } from './brands.js';
+export { checkConfirmation } from './templates.js';

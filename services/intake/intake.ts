@@ -1,4 +1,4 @@
-import { classifyReply, type Classification } from '../classifier/index.js';
+import { classifyReply, createClassifier, type Classification } from '../classifier/index.js';
 import {
   assertName,
   LedgerError,
@@ -85,6 +85,18 @@ export interface InboundResult {
  */
 export class Intake {
   private readonly phoneLocks = new Map<E164, Promise<unknown>>();
+  private readonly classifiers = new Map<string, (text: string) => Classification>();
+
+  /** What a reply means for this brand: the built-in words plus the brand's own from configuration. */
+  classify(text: string, brand: string = this.deps.directory.defaultBrand): Classification {
+    let classify = this.classifiers.get(brand);
+    if (classify === undefined) {
+      const keywords = this.deps.directory.brands[brand]?.keywords;
+      classify = keywords === undefined ? classifyReply : createClassifier(keywords);
+      this.classifiers.set(brand, classify);
+    }
+    return classify(text);
+  }
 
   constructor(private readonly deps: IntakeDeps) {}
 
@@ -121,7 +133,7 @@ export class Intake {
       ...(request.brand !== undefined && { brand: request.brand }),
       ...(request.program !== undefined && { program: request.program }),
     });
-    const classification = classifyReply(request.body);
+    const classification = this.classify(request.body, route.brand);
     return this.serialised(from, () => this.decideAndAppend(from, request, route, classification));
   }
 

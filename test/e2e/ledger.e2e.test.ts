@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LedgerEvent } from '../../services/ledger/index.js';
 import {
   openInProcess,
@@ -126,6 +128,34 @@ describe('a STOP is honoured end to end, across a crash', () => {
     const invalid = await runCli(['check', 'not-a-number'], env);
     expect(invalid.code).toBe(1);
     expect(JSON.parse(invalid.stdout)).toMatchObject({ error: 'invalid_phone' });
+  });
+
+  it('refuses to start with a confirmation template that is not a bare confirmation, saying what to fix', async () => {
+    const file = join(dir, 'brands.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ brands: { acme: { confirmation: 'Bye! Get 20% off at acme.com before you go' } } }),
+    );
+    const start = await runCli(['start'], { LEDGER_DATA_DIR: dir, PORT: '0', LEDGER_CONFIG_FILE: file });
+    expect(start.code).toBe(78);
+    expect(start.stderr).toMatch(/brands\.acme\.confirmation: say that the person is unsubscribed/);
+    expect(start.stderr).toMatch(/brands\.acme\.confirmation: remove the link/);
+    expect(start.stderr).toMatch(/brands\.acme\.confirmation: remove marketing words/);
+  });
+
+  it("classifies with a brand's own keywords from configuration", async () => {
+    const file = join(dir, 'brands.json');
+    writeFileSync(file, JSON.stringify({ brands: { acme: { keywords: { optOut: ['ZAPIT'] } } } }));
+    child = await startChild(dir, { LEDGER_CONFIG_FILE: file });
+    const acme = await postJson<{ intent: string }>(`${child.url}/v1/classify`, {
+      text: 'zapit!',
+      brand: 'acme',
+    });
+    const other = await postJson<{ intent: string }>(`${child.url}/v1/classify`, {
+      text: 'zapit!',
+      brand: 'globex',
+    });
+    expect([acme.body.intent, other.body.intent]).toEqual(['opt_out', 'none']);
   });
 
   it('refuses to start on a misspelt setting, saying which', async () => {
