@@ -304,7 +304,8 @@ export class KafkaEventLog implements EventLog {
             if (last === undefined) return;
             const records = pending;
             pending = [];
-            await spec.deliver(records, { partition, head });
+            // kafkajs' high watermark can lag the records it hands over; the log holds at least those.
+            await spec.deliver(records, { partition, head: last.position > head ? last.position : head });
             delivered.set(partition, last.position);
             payload.resolveOffset(pendingLastOffset);
             await payload.heartbeat();

@@ -340,7 +340,8 @@ describe('the TwiML answer', () => {
         brands: {
           acme: {
             displayName: 'Smith & Sons <Deli>',
-            confirmation: `{brand}: you're out. Texts > 0? Never "again" & no <b>tags</b>.`,
+            // Every character XML must escape, in a template that is still a bare confirmation.
+            confirmation: `{brand}: you're unsubscribed & will get no more messages. Texts > 0? Never "again" <b>.`,
           },
         },
         numbers: { [OUR_NUMBER]: { brand: 'acme' } },
@@ -358,7 +359,7 @@ describe('the TwiML answer', () => {
       expect(response.statusCode).toBe(200);
       expect(response.body).toBe(
         `${XML_DECLARATION}<Response><Message>` +
-          'Smith &amp; Sons &lt;Deli&gt;: you&apos;re out. Texts &gt; 0? Never &quot;again&quot; &amp; no &lt;b&gt;tags&lt;/b&gt;.' +
+          'Smith &amp; Sons &lt;Deli&gt;: you&apos;re unsubscribed &amp; will get no more messages. Texts &gt; 0? Never &quot;again&quot; &lt;b&gt;.' +
           '</Message></Response>',
       );
     } finally {
