@@ -1,4 +1,3 @@
-import type { Classification, Intent } from './keywords.js';
 import {
   FILLER,
   LEXICONS,
@@ -9,6 +8,18 @@ import {
   TYPO_TARGETS,
   type Lexicon,
 } from './lexicon.js';
+
+export type Intent = 'opt_out' | 'opt_in' | 'help' | 'none' | 'review';
+
+export interface Classification {
+  readonly intent: Intent;
+  readonly confidence: number;
+  /** The rule that matched, e.g. `keyword:stop+filler`; null when none did. */
+  readonly matched: string | null;
+  readonly language: string;
+  /** An opt-out that asks for every brand and program (STOPALL, "wrong number"). */
+  readonly global: boolean;
+}
 
 /** A brand's own words, added to the built-in lexicon through configuration. */
 export interface KeywordExtension {
@@ -93,7 +104,7 @@ const ASCII_RUNS = /([a-z])\1{2,}/g;
  * all normalise to plain words.
  */
 export function normaliseReply(text: string): string {
-  return unspaced(deleet(basic(text)));
+  return unspaced(basic(text));
 }
 
 function basic(text: string): string {
@@ -125,8 +136,9 @@ function basic(text: string): string {
 const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't' };
 
 /** "st0p", "5T0P": digits standing in for letters inside a word that has letters too. */
+const DIGIT = /\d/;
+
 function deleet(text: string): string {
-  if (!/\d/.test(text)) return text;
   return text
     .split(' ')
     .map((word) =>
@@ -180,7 +192,9 @@ export function createClassifier(extension: KeywordExtension = {}): (text: strin
   return (text) => {
     const normalised = normaliseReply(text);
     if (normalised === '') return NONE;
-    const whole = exact.get(normalised);
+    // "st0p", "5T0P": read digits as letters only to find a keyword, never in order codes and the like.
+    const whole =
+      exact.get(normalised) ?? (DIGIT.test(normalised) ? exact.get(deleet(normalised)) : undefined);
     if (whole !== undefined) return answer(whole, 1);
 
     if (notARequest.test(normalised)) return NONE;

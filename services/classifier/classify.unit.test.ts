@@ -13,7 +13,7 @@ describe('normalisation: what does not change a reply', () => {
     ['No  MÁS…', 'no mas'],
     ['S T O P', 'stop'],
     ['s-t-o-p', 'stop'],
-    ['st0p', 'stop'],
+    ['st0p', 'st0p'],
     ['$TOP', 'stop'],
     ['🛑', 'stop'],
     ['order 5521 ETA 10', 'order 5521 eta 10'],
@@ -23,6 +23,11 @@ describe('normalisation: what does not change a reply', () => {
 });
 
 describe('the reply classifier', () => {
+  it('reads digits as letters to find a keyword, and only then', () => {
+    expect(['st0p', '5T0P', '$TOP'].map(intent)).toEqual(['opt_out', 'opt_out', 'opt_out']);
+    expect(intent('order A1B2 shipped')).toBe('none');
+  });
+
   it('answers the FCC seven and their polite forms as opt-outs', () => {
     for (const word of ['stop', 'quit', 'end', 'revoke', 'opt out', 'cancel', 'unsubscribe']) {
       expect([

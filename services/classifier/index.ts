@@ -1,3 +1,9 @@
-export { classifyKeyword, normalise, type Classification, type Intent } from './keywords.js';
-export { classifyReply, createClassifier, normaliseReply, type KeywordExtension } from './classify.js';
+export {
+  classifyReply,
+  createClassifier,
+  normaliseReply,
+  type Classification,
+  type Intent,
+  type KeywordExtension,
+} from './classify.js';
 export { LEXICONS, type Lexicon } from './lexicon.js';

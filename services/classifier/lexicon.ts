@@ -1,4 +1,4 @@
-import type { Intent } from './keywords.js';
+import type { Intent } from './classify.js';
 
 /**
  * What replies mean, as data: keyword tables and phrase patterns per language, written against the

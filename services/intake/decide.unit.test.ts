@@ -1,4 +1,4 @@
-import { classifyKeyword } from '../classifier/index.js';
+import { classifyReply } from '../classifier/index.js';
 import { type E164, type LedgerEvent, type PhoneHistory } from '../ledger/index.js';
 import { BRAND, PHONE, T0, given, optIn, optOut, suspected } from '../../test/support/given.js';
 import { DEFAULT_TEMPLATES, policyFor, routeInbound, type BrandDirectory } from './brands.js';
@@ -191,7 +191,7 @@ function decide(
     now = NOW,
   }: { history?: PhoneHistory; policy?: BrandPolicy; message?: Partial<InboundMessage>; now?: number } = {},
 ) {
-  return decideInbound(inbound(body, message), classifyKeyword(body), history, policy, context(now));
+  return decideInbound(inbound(body, message), classifyReply(body), history, policy, context(now));
 }
 
 const types = (events: readonly LedgerEvent[]) => events.map((e) => e.type);
@@ -390,7 +390,7 @@ describe('decideInbound: a classified reply → what to record and what to answe
     it('unrelated text records nothing and answers nothing', () => {
       const ctx = context();
       expect(
-        decideInbound(inbound('see you at 5'), classifyKeyword('see you at 5'), given().history, ACME, ctx),
+        decideInbound(inbound('see you at 5'), classifyReply('see you at 5'), given().history, ACME, ctx),
       ).toEqual({
         events: [],
         reply: null,
@@ -410,7 +410,7 @@ describe('decideInbound: a classified reply → what to record and what to answe
       const ctx = context();
       const { events } = decideInbound(
         inbound('STOP', { messageId: undefined }),
-        classifyKeyword('STOP'),
+        classifyReply('STOP'),
         given().history,
         ACME,
         ctx,
