@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import avro from 'avsc';
 import type { LedgerEvent } from '../ledger/index.js';
 import { caught } from '../../test/support/caught.js';
-import { confirmation, optIn, optOut, suspected } from '../../test/support/given.js';
+import { confirmation, optIn, optOut, reviewed, suspected } from '../../test/support/given.js';
 import { createEventCodec, frame, loadCatalogue, SCHEMAS_DIR, unframe } from './index.js';
 
-const V2_DIR = join(process.cwd(), 'test/fixtures/schemas-v2');
+const V1_DIR = join(process.cwd(), 'test/fixtures/schemas-v1');
+const V3_DIR = join(process.cwd(), 'test/fixtures/schemas-v3');
 const codec = createEventCodec(loadCatalogue());
 
 const everyKind: readonly LedgerEvent[] = [
@@ -17,6 +18,12 @@ const everyKind: readonly LedgerEvent[] = [
     evidence: { rawText: 'pls no more', confidence: 0.62, matchedRule: 'phrase:no_more' },
   }),
   confirmation({ scope: 'brand:acme' }),
+  reviewed({
+    scope: 'brand:acme',
+    resolves: 'sms:SM9',
+    outcome: 'dismissed',
+    evidence: { agentId: 'rev-1' },
+  }),
   optOut({
     scope: 'brand:acme',
     evidence: {
@@ -45,8 +52,8 @@ describe('the event codec (Avro, Confluent wire format)', () => {
 
   it('frames each record as magic byte 0 + the 4-byte big-endian schema id', () => {
     const bytes = codec.encode(optOut());
-    expect([...bytes.subarray(0, 5)]).toEqual([0, 0, 0, 0, 1]);
-    expect(unframe(bytes).schemaId).toBe(1);
+    expect([...bytes.subarray(0, 5)]).toEqual([0, 0, 0, 0, 2]);
+    expect(unframe(bytes).schemaId).toBe(2);
   });
 
   it('reads a record that another system encoded from schemas/ledger-event.v1.avsc with plain avsc', () => {
@@ -79,22 +86,38 @@ describe('the event codec (Avro, Confluent wire format)', () => {
   });
 
   describe('schema evolution', () => {
-    const v2 = createEventCodec(loadCatalogue(V2_DIR));
+    const v1 = createEventCodec(loadCatalogue(V1_DIR));
+    const v3 = createEventCodec(loadCatalogue(V3_DIR));
+    const v1Kinds = everyKind.filter((event) => event.type !== 'ReviewResolved');
 
-    it('a v2 reader reads v1 records (the new field takes its default)', () => {
-      for (const event of everyKind) expect(v2.decode(codec.encode(event))).toEqual(event);
+    it('the current reader (v2) reads what a v1 ledger wrote', () => {
+      for (const event of v1Kinds) {
+        const bytes = v1.encode(event);
+        expect(unframe(bytes).schemaId).toBe(1);
+        expect(codec.decode(bytes)).toEqual(event);
+      }
     });
 
-    it('a v2 writer frames its records with id 2, and reads them back', () => {
-      const bytes = v2.encode(optOut());
-      expect(unframe(bytes).schemaId).toBe(2);
-      expect(v2.decode(bytes)).toEqual(optOut());
+    it('a v3 reader reads v1 and v2 records (the new field takes its default)', () => {
+      for (const event of v1Kinds) expect(v3.decode(v1.encode(event))).toEqual(event);
+      for (const event of everyKind) expect(v3.decode(codec.encode(event))).toEqual(event);
     });
 
-    it('a v1 reader refuses a v2 record by name of the unknown id, rather than misreading it', () => {
-      const error = caught(() => codec.decode(v2.encode(optOut())));
+    it('a v3 writer frames its records with id 3, and reads them back', () => {
+      const bytes = v3.encode(optOut());
+      expect(unframe(bytes).schemaId).toBe(3);
+      expect(v3.decode(bytes)).toEqual(optOut());
+    });
+
+    it('an older reader refuses a newer record by name of the unknown id, rather than misreading it', () => {
+      const error = caught(() => codec.decode(v3.encode(optOut())));
       expect(error.code).toBe('undecodable_record');
-      expect(error.message).toMatch(/schema id 2.*does not know/);
+      expect(error.message).toMatch(/schema id 3.*does not know/);
+      expect(caught(() => v1.decode(codec.encode(optOut()))).message).toMatch(/schema id 2.*does not know/);
+    });
+
+    it('a v1 writer cannot write a review decision: its schema has no such type', () => {
+      expect(() => v1.encode(reviewed({ resolves: 'x', outcome: 'confirmed' }))).toThrow();
     });
   });
 
@@ -116,10 +139,12 @@ describe('the event codec (Avro, Confluent wire format)', () => {
       ['scope', { scope: 'brand:' }, /scope/],
       ['source', { source: 'pigeon' }, /source "pigeon" is unknown/],
       ['channel', { channel: 'fax' }, /channel "fax" is unknown/],
+      ['review without its target', { type: 'ReviewResolved', outcome: 'confirmed' }, /resolves is required/],
+      ['review outcome', { type: 'ReviewResolved', resolves: 'e1', outcome: 'maybe' }, /outcome "maybe"/],
     ])('a record with a bad %s, produced by another system', (_field, change, message) => {
-      const type = loadCatalogue().types.get(1);
+      const type = loadCatalogue().types.get(2);
       const good = type?.fromBuffer(unframe(codec.encode(optOut())).payload) as Record<string, unknown>;
-      const bytes = frame(1, (type as avro.Type).toBuffer({ ...good, ...change }));
+      const bytes = frame(2, (type as avro.Type).toBuffer({ ...good, ...change }));
       const error = caught(() => codec.decode(bytes));
       expect(error.code).toBe('undecodable_record');
       expect(error.message).toMatch(message);

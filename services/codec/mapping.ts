@@ -4,17 +4,19 @@ import {
   isE164,
   isScopeKey,
   LedgerError,
+  REVIEW_OUTCOMES,
   SOURCES,
   type Channel,
   type E164,
   type EventType,
   type Evidence,
   type LedgerEvent,
+  type ReviewOutcome,
   type ScopeKey,
   type Source,
 } from '../ledger/index.js';
 
-/** The Avro record of schema v1: optional values are null, never absent. */
+/** The Avro record of the writer schema (v2): optional values are null, never absent. */
 export interface AvroEvent {
   eventId: string;
   type: string;
@@ -30,6 +32,8 @@ export interface AvroEvent {
   evidence: Record<(typeof EVIDENCE_FIELDS)[number], string | number | null>;
   confirms: string | null;
   text: string | null;
+  resolves: string | null;
+  outcome: string | null;
 }
 
 const EVIDENCE_FIELDS = [
@@ -65,6 +69,8 @@ export function toAvro(event: LedgerEvent): AvroEvent {
     evidence,
     confirms: event.type === 'ConfirmationSent' ? event.confirms : null,
     text: event.type === 'ConfirmationSent' ? event.text : null,
+    resolves: event.type === 'ReviewResolved' ? event.resolves : null,
+    outcome: event.type === 'ReviewResolved' ? event.outcome : null,
   };
 }
 
@@ -112,6 +118,13 @@ export function fromAvro(record: AvroEvent): LedgerEvent {
       if (record.confirms === null || record.text === null)
         bad('confirms/text', 'are required on ConfirmationSent');
       return { ...common, type, confirms: record.confirms ?? '', text: record.text ?? '' };
+    case 'ReviewResolved': {
+      const { resolves, outcome } = record;
+      if (resolves === null || resolves === '') return bad('resolves', 'is required on ReviewResolved');
+      if (!(REVIEW_OUTCOMES as readonly (string | null)[]).includes(outcome))
+        return bad('outcome', `"${String(outcome)}" is not confirmed or dismissed`);
+      return { ...common, type, resolves, outcome: outcome as ReviewOutcome };
+    }
     default: {
       const never: never = type;
       return bad('type', `"${String(never)}" is unknown`);

@@ -76,13 +76,31 @@ export interface ConfirmationSent extends EventCommon {
   readonly text: string;
 }
 
-export type LedgerEvent = OptOutRecorded | OptInRecorded | OptOutSuspected | ConfirmationSent;
+/** How a person reviewing a suspected opt-out decided it. */
+export const REVIEW_OUTCOMES = ['confirmed', 'dismissed'] as const;
+export type ReviewOutcome = (typeof REVIEW_OUTCOMES)[number];
+
+/**
+ * A person's decision on a suspected opt-out: `confirmed` makes it an opt-out from the moment the reply
+ * arrived; `dismissed` withdraws it (it was not a revocation) and lifts nothing else. The reviewer goes
+ * in evidence.agentId, their reason in evidence.note.
+ */
+export interface ReviewResolved extends EventCommon {
+  readonly type: 'ReviewResolved';
+  /** The event id of the OptOutSuspected decided. */
+  readonly resolves: string;
+  readonly outcome: ReviewOutcome;
+}
+
+export type LedgerEvent =
+  OptOutRecorded | OptInRecorded | OptOutSuspected | ConfirmationSent | ReviewResolved;
 export type EventType = LedgerEvent['type'];
 export const EVENT_TYPES: readonly EventType[] = [
   'OptOutRecorded',
   'OptInRecorded',
   'OptOutSuspected',
   'ConfirmationSent',
+  'ReviewResolved',
 ];
 
 /** The order of the log. Per phone it is total; the log adapter turns it into an opaque token. */

@@ -1,7 +1,8 @@
-import type { LedgerEvent, Position, Recorded } from './events.js';
-import { covers, type ScopeKey } from './scope.js';
+import type { LedgerEvent, Position, Recorded, ReviewOutcome, ReviewResolved } from './events.js';
+import { covers, scopeTarget, type ScopeKey } from './scope.js';
 
-export type ConsentKind = 'out' | 'suspected' | 'in';
+/** `dismissed`: a suspected opt-out a reviewer found was none; it no longer counts. */
+export type ConsentKind = 'out' | 'suspected' | 'in' | 'dismissed';
 
 /** The part of an event that decides consent; what a view keeps per phone. */
 export interface ConsentFact {
@@ -11,6 +12,13 @@ export interface ConsentFact {
   readonly occurredAt: number;
   readonly recordedAt: number;
   readonly eventId: string;
+  /** A suspected opt-out a reviewer decided: the decision's event. `kind` is then out or dismissed. */
+  readonly review?: {
+    readonly eventId: string;
+    readonly position: Position;
+    readonly outcome: ReviewOutcome;
+    readonly recordedAt: number;
+  };
 }
 
 /** A phone's consent facts in log order. */
@@ -22,6 +30,7 @@ const KIND: Readonly<Record<LedgerEvent['type'], ConsentKind | undefined>> = {
   OptOutSuspected: 'suspected',
   OptInRecorded: 'in',
   ConfirmationSent: undefined,
+  ReviewResolved: undefined,
 };
 
 export function consentFact({ position, event }: Recorded): ConsentFact | undefined {
@@ -43,12 +52,30 @@ export function consentFact({ position, event }: Recorded): ConsentFact | undefi
  * dedupe at append, like Kafka, holds it twice); neither changes anything.
  */
 export function evolve(history: PhoneHistory, recorded: Recorded): PhoneHistory {
+  if (recorded.event.type === 'ReviewResolved') return resolve(history, recorded.event, recorded.position);
   const fact = consentFact(recorded);
   if (fact === undefined) return history;
   const last = history[history.length - 1];
   if (last !== undefined && fact.position <= last.position) return history;
   if (history.some((earlier) => earlier.eventId === fact.eventId)) return history;
   return [...history, fact];
+}
+
+/**
+ * A review decides the suspected opt-out in place: confirmed, it counts as an opt-out from when the reply
+ * arrived (an opt-in after it still wins, as it would have); dismissed, it stops counting. Only a fact
+ * still suspected changes, so a repeated or late decision changes nothing.
+ */
+function resolve(history: PhoneHistory, review: ReviewResolved, position: Position): PhoneHistory {
+  const index = history.findIndex((fact) => fact.eventId === review.resolves);
+  const fact = history[index];
+  if (fact === undefined || fact.kind !== 'suspected') return history;
+  const decided: ConsentFact = {
+    ...fact,
+    kind: review.outcome === 'confirmed' ? 'out' : 'dismissed',
+    review: { eventId: review.eventId, position, outcome: review.outcome, recordedAt: review.recordedAt },
+  };
+  return history.map((each, i) => (i === index ? decided : each));
 }
 
 /** The fold of a phone's records, oldest first. */
@@ -84,7 +111,7 @@ export function effectiveState(
   let state = NO_RECORD;
   let latestOutAt = -Infinity;
   for (const fact of history) {
-    if (!covers(fact.scope, brand, program) || !asOf(fact)) continue;
+    if (fact.kind === 'dismissed' || !covers(fact.scope, brand, program) || !asOf(fact)) continue;
     if (fact.kind === 'in') {
       if (!state.allowed && fact.occurredAt < latestOutAt) {
         state = { ...state, staleOptIn: fact };
@@ -130,4 +157,20 @@ export function describe(state: EffectiveState, brand: string | undefined, progr
   return state.staleOptIn === undefined
     ? base
     : `${base}; opt-in ${state.staleOptIn.eventId} was ignored because it occurred before the opt-out in force`;
+}
+
+/**
+ * The state at every scope the phone has facts at: what a per-system view stores, one row per scope. A
+ * check for (brand b, program p) is answered by the most specific row present among program:b/p,
+ * brand:b and global; a missing row means no fact at that scope changes the wider row's answer, and
+ * no row at all means no_record.
+ */
+export function scopeStates(history: PhoneHistory): ReadonlyMap<ScopeKey, EffectiveState> {
+  const states = new Map<ScopeKey, EffectiveState>();
+  for (const { scope } of history) {
+    if (states.has(scope)) continue;
+    const { brand, program } = scopeTarget(scope);
+    states.set(scope, effectiveState(history, brand, program));
+  }
+  return states;
 }

@@ -7,6 +7,7 @@ import {
   optIn,
   optOut,
   recorded,
+  reviewed,
   suspected,
 } from '../../test/support/given.js';
 import { asPosition } from './events.js';
@@ -17,6 +18,7 @@ import {
   effectiveState,
   evolve,
   foldHistory,
+  scopeStates,
 } from './fold.js';
 
 const MINUTE = 60_000;
@@ -357,6 +359,147 @@ describe('the fold of one phone (DESIGN.md §3)', () => {
       const scenario = given(suspected({ scope: 'global' }));
       scenario.check('acme').is('pending_review');
       scenario.check('globex', 'promo').is('pending_review');
+    });
+  });
+
+  describe('review decisions', () => {
+    const later = (minutes: number) => T0 + minutes * MINUTE;
+
+    it('confirmed: the suspected opt-out becomes an opt-out, caused by the reply itself', () => {
+      given(
+        suspected({ eventId: 's1' }),
+        reviewed({ resolves: 's1', outcome: 'confirmed', occurredAt: later(60) }),
+      )
+        .check(BRAND)
+        .is('opted_out')
+        .causedBy('s1')
+        .because('opted out at brand:acme (event s1)');
+    });
+
+    it('dismissed: the suppression is lifted and the phone is as it was before the reply', () => {
+      given(suspected({ eventId: 's1' }), reviewed({ resolves: 's1', outcome: 'dismissed' }))
+        .check(BRAND)
+        .is('no_record');
+      given(optIn({ eventId: 'i0', occurredAt: T0 - 1 }), suspected({ eventId: 's1' }))
+        .when(reviewed({ resolves: 's1', outcome: 'dismissed' }))
+        .check(BRAND)
+        .is('opted_in')
+        .causedBy('i0');
+    });
+
+    it('dismissing a suspected opt-out never lifts a hard opt-out', () => {
+      given(optOut({ eventId: 'o1' }), suspected({ eventId: 's1', occurredAt: T0 + 1 }))
+        .when(reviewed({ resolves: 's1', outcome: 'dismissed' }))
+        .check(BRAND)
+        .is('opted_out')
+        .causedBy('o1');
+      given(suspected({ eventId: 's1' }), optOut({ eventId: 'o2', occurredAt: T0 + 1 }))
+        .when(reviewed({ resolves: 's1', outcome: 'dismissed' }))
+        .check(BRAND)
+        .is('opted_out')
+        .causedBy('o2');
+    });
+
+    it('a confirmed review does not outrank an opt-in the person sent after the reply', () => {
+      given(suspected({ eventId: 's1' }), optIn({ eventId: 'i1', occurredAt: T0 + 1 }))
+        .when(reviewed({ resolves: 's1', outcome: 'confirmed', occurredAt: later(30) }))
+        .check(BRAND)
+        .is('opted_in')
+        .causedBy('i1');
+    });
+
+    it('the first decision stands: a second or contrary one changes nothing', () => {
+      const confirmed = given(suspected({ eventId: 's1' }), reviewed({ eventId: 'r1', resolves: 's1' }));
+      confirmed
+        .when(reviewed({ eventId: 'r2', resolves: 's1', outcome: 'dismissed' }))
+        .check(BRAND)
+        .is('opted_out');
+      given(suspected({ eventId: 's1' }), reviewed({ eventId: 'r1', resolves: 's1', outcome: 'dismissed' }))
+        .when(reviewed({ eventId: 'r2', resolves: 's1', outcome: 'confirmed' }))
+        .check(BRAND)
+        .is('no_record');
+    });
+
+    it('a decision about an event the phone does not have, or about a hard opt-out, changes nothing', () => {
+      const scenario = given(optOut({ eventId: 'o1' }));
+      expect(scenario.when(reviewed({ resolves: 'nope', outcome: 'dismissed' })).history).toEqual(
+        scenario.history,
+      );
+      scenario
+        .when(reviewed({ resolves: 'o1', outcome: 'dismissed' }))
+        .check(BRAND)
+        .is('opted_out');
+    });
+
+    it('a dismissed global suspicion lifts every brand at once', () => {
+      const scenario = given(suspected({ eventId: 's1', scope: 'global' })).when(
+        reviewed({ resolves: 's1', outcome: 'dismissed', scope: 'global' }),
+      );
+      scenario.check('acme').is('no_record');
+      scenario.check('globex', 'promo').is('no_record');
+    });
+
+    it('re-delivering the suspected event after a dismissal does not revive it', () => {
+      const dismissed = given(
+        suspected({ eventId: 's1' }),
+        reviewed({ resolves: 's1', outcome: 'dismissed' }),
+      );
+      const again = evolve(dismissed.history, recorded(suspected({ eventId: 's1' }), 9));
+      expect(effectiveState(again, BRAND).status).toBe('no_record');
+    });
+  });
+
+  describe('scopeStates: one row per scope the phone has facts at', () => {
+    it('holds the answer a check at each scope gets', () => {
+      const scenario = given(
+        optOut({ eventId: 'g', scope: 'global' }),
+        optIn({ eventId: 'b', scope: 'brand:acme', occurredAt: T0 + 1 }),
+        optOut({ eventId: 'p', scope: 'program:acme/promo', occurredAt: T0 + 2 }),
+      );
+      const rows = scopeStates(scenario.history);
+      expect([...rows.keys()]).toEqual(['global', 'brand:acme', 'program:acme/promo']);
+      expect(rows.get('global')).toEqual(effectiveState(scenario.history, undefined));
+      expect(rows.get('brand:acme')).toEqual(effectiveState(scenario.history, 'acme'));
+      expect(rows.get('program:acme/promo')).toEqual(effectiveState(scenario.history, 'acme', 'promo'));
+      expect(rows.get('brand:acme')?.status).toBe('opted_in');
+      expect(rows.get('global')?.status).toBe('opted_out');
+    });
+
+    it('the most specific row present answers every check (exhaustive over small histories)', () => {
+      const scopes = ['global', 'brand:acme', 'brand:globex', 'program:acme/promo'] as const;
+      const kinds = [optOut, optIn, suspected] as const;
+      const events = scopes.flatMap((scope, s) =>
+        kinds.map((make, k) => make({ scope, eventId: `${s}-${k}`, occurredAt: T0 + s * 3 + k })),
+      );
+      const targets = [
+        [undefined, undefined],
+        ['acme', undefined],
+        ['acme', 'promo'],
+        ['acme', 'alerts'],
+        ['globex', undefined],
+        ['globex', 'promo'],
+        ['initech', undefined],
+      ] as const;
+      for (let a = 0; a < events.length; a++) {
+        for (let b = 0; b < events.length; b++) {
+          for (let c = 0; c < events.length; c++) {
+            const picked = [events[a], events[b], events[c]].flatMap((e) => (e === undefined ? [] : [e]));
+            const history = given(...picked).history;
+            const rows = scopeStates(history);
+            for (const [brand, program] of targets) {
+              const row =
+                (program !== undefined && rows.get(`program:${brand}/${program}`)) ||
+                (brand !== undefined && rows.get(`brand:${brand}`)) ||
+                rows.get('global');
+              const expected = effectiveState(history, brand, program);
+              expect({ status: row ? row.status : 'no_record', allowed: row ? row.allowed : true }).toEqual({
+                status: expected.status,
+                allowed: expected.allowed,
+              });
+            }
+          }
+        }
+      }
     });
   });
 

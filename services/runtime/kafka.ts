@@ -11,6 +11,7 @@ const FACT_TYPE: Readonly<Record<ConsentKind, EventType>> = {
   out: 'OptOutRecorded',
   in: 'OptInRecorded',
   suspected: 'OptOutSuspected',
+  dismissed: 'OptOutSuspected',
 };
 
 /** How long intake waits for the central view to reach a phone's partition before deciding a reply. */
@@ -65,7 +66,8 @@ export async function openKafkaLedger(
         return {
           partition: partitionFor(phone, partitions),
           position: fact.position,
-          type: FACT_TYPE[fact.kind],
+          // A reviewed fact was recorded as a suspected opt-out, whatever the review made of it.
+          type: fact.review === undefined ? FACT_TYPE[fact.kind] : 'OptOutSuspected',
           scope: fact.scope,
           recordedAt: fact.recordedAt,
         };

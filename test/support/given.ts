@@ -14,6 +14,7 @@ import {
   type OptOutSuspected,
   type PhoneHistory,
   type Recorded,
+  type ReviewResolved,
   type ScopeKey,
   type Status,
 } from '../../services/ledger/index.js';
@@ -31,6 +32,7 @@ const TAG: Readonly<Record<LedgerEvent['type'], string>> = {
   OptInRecorded: 'in',
   OptOutSuspected: 'suspected',
   ConfirmationSent: 'confirmation',
+  ReviewResolved: 'review',
 };
 
 /**
@@ -78,6 +80,17 @@ export function confirmation(fields: Fields<ConfirmationSent> = {}): Confirmatio
     type: 'ConfirmationSent',
     confirms: fields.confirms ?? `out@${base.scope}@${base.occurredAt}`,
     text: fields.text ?? 'Acme: You are unsubscribed and will receive no more messages.',
+  };
+}
+
+/** A reviewer's decision on a suspected opt-out (by default the one `suspected()` makes at this scope). */
+export function reviewed(fields: Fields<ReviewResolved> = {}): ReviewResolved {
+  const base = common('ReviewResolved', fields);
+  return {
+    ...base,
+    type: 'ReviewResolved',
+    resolves: fields.resolves ?? `suspected@${base.scope}@${fields.occurredAt ?? T0}`,
+    outcome: fields.outcome ?? 'confirmed',
   };
 }
 
