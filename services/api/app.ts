@@ -22,6 +22,11 @@ import {
   PhoneParams,
   RecordBody,
   RecordReply,
+  ReviewBody,
+  ReviewParams,
+  ReviewReply,
+  ReviewsQuery,
+  ReviewsReply,
   ViewsReply,
 } from './schemas.js';
 import { twilioWebhook } from './twilio.js';
@@ -127,11 +132,16 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           ...(body.program !== undefined && { program: body.program }),
         });
         const consent = result.appended.find((a) => a.event.type !== 'ConfirmationSent');
+        const recorded =
+          result.original ??
+          (consent === undefined ? undefined : { ...consent, eventId: consent.event.eventId });
         return {
           intent: result.classification.intent,
-          eventId: consent?.event.eventId ?? null,
-          position: consent === undefined ? null : pointToken(consent),
+          eventId: recorded?.eventId ?? null,
+          position: recorded === undefined ? null : pointToken(recorded),
           reply: result.reply,
+          confirmation: result.confirmation,
+          duplicate: result.original !== undefined || (consent?.duplicate ?? false),
         };
       },
     );
@@ -141,6 +151,77 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       authToken: config.twilioAuthToken,
       publicUrl: config.publicUrl,
     });
+
+    app.get(
+      '/v1/reviews',
+      {
+        schema: {
+          summary: 'Suspected opt-outs awaiting a decision (they suppress meanwhile)',
+          querystring: ReviewsQuery,
+          response: { 200: ReviewsReply, ...errors },
+        },
+      },
+      (request) => {
+        const items = ledger.view.reviews(request.query.status ?? 'pending');
+        const limit = request.query.limit ?? 100;
+        return {
+          total: items.length,
+          reviews: items.slice(0, limit).map(({ partition, position, event, decision }) => ({
+            id: event.eventId,
+            phone: event.phone,
+            brand: event.brand,
+            program: event.program ?? null,
+            scope: event.scope,
+            text: event.evidence.rawText ?? null,
+            matchedRule: event.evidence.matchedRule ?? null,
+            confidence: event.evidence.confidence ?? null,
+            language: event.evidence.language ?? null,
+            receivedAt: iso(event.occurredAt) ?? '',
+            position: pointToken({ partition, position }),
+            status: decision?.event.outcome ?? 'pending',
+            decidedAt: iso(decision?.event.recordedAt),
+            reviewer: decision?.event.evidence.agentId ?? null,
+            note: decision?.event.evidence.note ?? null,
+          })),
+        };
+      },
+    );
+
+    app.post(
+      '/v1/reviews/:id',
+      {
+        schema: {
+          summary: 'Confirm or dismiss a suspected opt-out; the decision is recorded on the log',
+          params: ReviewParams,
+          body: ReviewBody,
+          response: {
+            200: ReviewReply,
+            201: ReviewReply,
+            404: { $ref: 'Error#' },
+            409: { $ref: 'Error#' },
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { decision, reviewer, note } = request.body;
+        const answer = await intake.review({
+          id: request.params.id,
+          decision,
+          ...(reviewer !== undefined && { reviewer }),
+          ...(note !== undefined && { note }),
+        });
+        return reply.code(answer.duplicate ? 200 : 201).send({
+          id: answer.id,
+          outcome: answer.outcome,
+          eventId: answer.eventId,
+          position: pointToken(answer),
+          recordedAt: iso(answer.recordedAt) ?? '',
+          duplicate: answer.duplicate,
+          confirmation: answer.confirmation,
+        });
+      },
+    );
 
     app.post(
       '/v1/classify',

@@ -16,6 +16,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   forbidden: 403,
   not_found: 404,
   event_id_conflict: 409,
+  review_decided: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   undecodable_record: 500,

@@ -111,6 +111,82 @@ export const InboundReply = Type.Object({
   eventId: Nullable(Type.String()),
   position: Nullable(Type.String()),
   reply: Nullable(Type.String({ description: 'Text to send back (the confirmation), or null' })),
+  confirmation: Type.Optional(
+    Nullable(
+      literals(
+        ['reply', 'gateway'] as const,
+        'How the confirmation goes out: in `reply`, or through the outbound gateway (then `reply` is null)',
+      ),
+    ),
+  ),
+  duplicate: Type.Optional(
+    Type.Boolean({ description: 'The message id was already recorded: the original, nothing new' }),
+  ),
+});
+
+export const ReviewsQuery = Type.Object(
+  {
+    status: Type.Optional(
+      literals(['pending', 'decided', 'all'] as const, 'Which suspected opt-outs (default pending)'),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'At most (default 100)' })),
+  },
+  { additionalProperties: false },
+);
+
+const ReviewEntry = Type.Object({
+  id: Type.String({ description: "The suspected opt-out's event id: POST /v1/reviews/:id decides it" }),
+  phone: Type.String(),
+  brand: Type.String(),
+  program: Nullable(Type.String()),
+  scope: Type.String({ description: 'What it suppresses meanwhile' }),
+  text: Nullable(Type.String({ description: 'What the person wrote' })),
+  matchedRule: Nullable(Type.String()),
+  confidence: Nullable(Type.Number()),
+  language: Nullable(Type.String()),
+  receivedAt: Type.String(),
+  position: Type.String(),
+  status: literals(['pending', 'confirmed', 'dismissed'] as const),
+  decidedAt: Nullable(Type.String()),
+  reviewer: Nullable(Type.String()),
+  note: Nullable(Type.String()),
+});
+
+export const ReviewsReply = Type.Object({
+  reviews: Type.Array(ReviewEntry),
+  total: Type.Integer({ description: 'How many match, before the limit' }),
+});
+
+export const ReviewParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+
+export const ReviewBody = Type.Object(
+  {
+    decision: literals(
+      ['confirm', 'dismiss'] as const,
+      'confirm: it was an opt-out (from when it arrived); dismiss: it was not (the suppression it caused is lifted)',
+    ),
+    reviewer: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Who decided' })),
+    note: Type.Optional(Type.String({ maxLength: 2000, description: 'Why' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ReviewReply = Type.Object({
+  id: Type.String(),
+  outcome: literals(['confirmed', 'dismissed'] as const),
+  eventId: Type.String({ description: 'The ReviewResolved event on the log' }),
+  position: Type.String({ description: 'Consistency token: pass as minPosition to read the new state' }),
+  recordedAt: Type.String(),
+  duplicate: Type.Boolean(),
+  confirmation: Nullable(
+    literals(
+      ['gateway'] as const,
+      "A confirmed opt-out's confirmation, when it is sent (gateway only, within 5 minutes)",
+    ),
+  ),
 });
 
 const Status = literals(['opted_out', 'opted_in', 'pending_review', 'no_record', 'unknown'] as const);

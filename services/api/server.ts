@@ -30,6 +30,7 @@ export async function startServer(
   const clock = {
     onProjectorError: (error: unknown, view: string) =>
       logError({ err: error, view }, 'projector failed; retrying'),
+    onWarning: (message: string, detail: object) => served.app?.log.warn(detail, message),
     onLog: (level: string, message: string, extra: object) => {
       if (level === 'error') logError(extra, `kafka: ${message}`);
       else served.app?.log.warn(extra, `kafka: ${message}`);

@@ -28,7 +28,36 @@ export interface Config {
    * the protocol, host or path; undefined to take them from the request.
    */
   readonly publicUrl: string | undefined;
+  /** Where confirmations are POSTed for sending, when the provider's webhook reply is not used. */
+  readonly outbound: { readonly url: string; readonly token?: string } | undefined;
+  /** The sending systems' own views, fed from the log beside the central one (LEDGER_CONFIG_FILE "views"). */
+  readonly views: readonly ViewConfig[];
 }
+
+interface ViewCommon {
+  /** Its name in /v1/views, ?system=, `ledger rebuild <name>`; also its consumer group on Kafka. */
+  readonly name: string;
+  /** Checks against this view fail closed when it is this far behind the log (default LEDGER_MAX_STALENESS_MS). */
+  readonly maxStalenessMs?: number;
+}
+export interface RedisViewConfig extends ViewCommon {
+  readonly kind: 'redis';
+  readonly url: string;
+  readonly prefix?: string;
+}
+export interface PostgresViewConfig extends ViewCommon {
+  readonly kind: 'postgres';
+  readonly connectionString: string;
+  readonly table?: string;
+  readonly schema?: string;
+}
+export interface WebhookViewConfig extends ViewCommon {
+  readonly kind: 'webhook';
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly maxAttempts?: number;
+}
+export type ViewConfig = RedisViewConfig | PostgresViewConfig | WebhookViewConfig;
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];
@@ -70,6 +99,10 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
   LEDGER_PUBLIC_URL: {
     help: 'base URL Twilio calls, e.g. https://ledger.example.com, when behind a proxy (default: from the request)',
   },
+  LEDGER_OUTBOUND_URL: {
+    help: 'HTTP endpoint that sends confirmation texts (JSON POST, Idempotency-Key); unset: confirmations go in the webhook reply',
+  },
+  LEDGER_OUTBOUND_TOKEN: { help: 'bearer token for LEDGER_OUTBOUND_URL' },
   TWILIO_AUTH_TOKEN: {
     help: 'Twilio auth token: POST /v1/inbound/twilio checks X-Twilio-Signature with it (unset: unchecked)',
   },
@@ -110,6 +143,8 @@ export function loadConfig(
   }
   const defaultBrand = env.LEDGER_DEFAULT_BRAND ?? 'default';
   collect(problems, () => assertName('brand', defaultBrand));
+  const file = readConfigFile(env.LEDGER_CONFIG_FILE, readFile, region as Region, problems);
+  const outboundUrl = readHttpUrl('LEDGER_OUTBOUND_URL', env.LEDGER_OUTBOUND_URL, problems);
   const config = {
     port: int('PORT', 8080, 0, 65535),
     host: env.HOST ?? '127.0.0.1',
@@ -117,8 +152,17 @@ export function loadConfig(
     defaultRegion: region as Region,
     directory: {
       defaultBrand,
-      ...readDirectory(env.LEDGER_CONFIG_FILE, readFile, region as Region, problems),
+      brands: file.brands,
+      numbers: file.numbers,
     },
+    views: file.views,
+    outbound:
+      outboundUrl === undefined
+        ? undefined
+        : {
+            url: outboundUrl,
+            ...(env.LEDGER_OUTBOUND_TOKEN?.trim() && { token: env.LEDGER_OUTBOUND_TOKEN.trim() }),
+          },
     maxStalenessMs: int('LEDGER_MAX_STALENESS_MS', 5000, 1, 86_400_000),
     readWaitMs: int('LEDGER_READ_WAIT_MS', 2000, 0, 60_000),
     bodyLimitBytes: int('LEDGER_BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
@@ -186,13 +230,114 @@ function readPublicUrl(raw: string | undefined, problems: string[]): string | un
 const BRAND_KEYS = ['displayName', 'optOutScope', 'confirmation', 'optInReply', 'helpReply', 'keywords'];
 const KEYWORD_KINDS = ['optOut', 'optIn', 'help'];
 
-function readDirectory(
+function readHttpUrl(key: string, raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.toString();
+  } catch {
+    // reported below
+  }
+  problems.push(`${key}=${raw} must be an http(s) URL such as https://sms.example.com/send`);
+  return undefined;
+}
+
+const VIEW_KEYS: Readonly<Record<ViewConfig['kind'], readonly string[]>> = {
+  redis: ['url', 'prefix'],
+  postgres: ['connectionString', 'table', 'schema'],
+  webhook: ['url', 'headers', 'maxAttempts'],
+};
+
+function readViews(value: unknown, where: string, problems: string[]): ViewConfig[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    problems.push(`${where} must be a list of {"name", "kind": "redis"|"postgres"|"webhook", ...}`);
+    return [];
+  }
+  const views: ViewConfig[] = [];
+  const names = new Set<string>(['memory']);
+  value.forEach((entry: unknown, i) => {
+    const at = `${where}[${i}]`;
+    if (!isObject(entry)) return problems.push(`${at} must be an object`);
+    const { name, kind } = entry;
+    if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,47}$/.test(name)) {
+      return problems.push(`${at}.name must be 1-48 lower-case letters, digits, '_' or '-'`);
+    }
+    if (names.has(name)) return problems.push(`${at}.name "${name}" is taken (memory is the central view)`);
+    names.add(name);
+    if (kind !== 'redis' && kind !== 'postgres' && kind !== 'webhook') {
+      return problems.push(`${at}.kind must be "redis", "postgres" or "webhook"`);
+    }
+    const known = ['name', 'kind', 'maxStalenessMs', ...VIEW_KEYS[kind]];
+    for (const key of Object.keys(entry)) {
+      if (!known.includes(key))
+        problems.push(`${at}.${key} is unknown for a ${kind} view (known: ${known.join(', ')})`);
+    }
+    const text = (key: string, required: boolean): string | undefined => {
+      const v = entry[key];
+      if (v === undefined && !required) return undefined;
+      if (typeof v !== 'string' || v.trim() === '') problems.push(`${at}.${key} must be a non-empty string`);
+      return typeof v === 'string' ? v : undefined;
+    };
+    const stale = entry.maxStalenessMs;
+    if (stale !== undefined && (!Number.isInteger(stale) || (stale as number) < 1)) {
+      problems.push(`${at}.maxStalenessMs must be a whole number of milliseconds ≥ 1`);
+    }
+    const common = { name, ...(typeof stale === 'number' && { maxStalenessMs: stale }) };
+    if (kind === 'redis') {
+      const url = text('url', true) ?? '';
+      if (url !== '' && !/^rediss?:\/\//.test(url)) problems.push(`${at}.url must be redis://host:port/db`);
+      const prefix = text('prefix', false);
+      views.push({ ...common, kind, url, ...(prefix !== undefined && { prefix }) });
+    } else if (kind === 'postgres') {
+      const connectionString = text('connectionString', true) ?? '';
+      const table = text('table', false);
+      const schema = text('schema', false);
+      if (table !== undefined && !/^[a-z_][a-z0-9_]{0,40}$/.test(table))
+        problems.push(`${at}.table must be a lower-case SQL name of at most 41 characters`);
+      views.push({
+        ...common,
+        kind,
+        connectionString,
+        ...(table !== undefined && { table }),
+        ...(schema !== undefined && { schema }),
+      });
+    } else {
+      const url = readHttpUrl(`${at}.url`, text('url', true), problems) ?? '';
+      const headers = entry.headers;
+      if (
+        headers !== undefined &&
+        (!isObject(headers) || Object.values(headers).some((h) => typeof h !== 'string'))
+      ) {
+        problems.push(`${at}.headers must be {"Header-Name": "value", ...}`);
+      }
+      const attempts = entry.maxAttempts;
+      if (
+        attempts !== undefined &&
+        (!Number.isInteger(attempts) || (attempts as number) < 1 || (attempts as number) > 100)
+      ) {
+        problems.push(`${at}.maxAttempts must be a whole number from 1 to 100`);
+      }
+      views.push({
+        ...common,
+        kind,
+        url,
+        ...(isObject(headers) && { headers: headers as Record<string, string> }),
+        ...(typeof attempts === 'number' && { maxAttempts: attempts }),
+      });
+    }
+    return undefined;
+  });
+  return views;
+}
+
+function readConfigFile(
   path: string | undefined,
   readFile: (path: string) => string,
   region: Region,
   problems: string[],
-): Pick<BrandDirectory, 'brands' | 'numbers'> {
-  const empty = { brands: {}, numbers: {} };
+): Pick<BrandDirectory, 'brands' | 'numbers'> & { views: ViewConfig[] } {
+  const empty = { brands: {}, numbers: {}, views: [] };
   if (path === undefined || path === '') return empty;
   let parsed: unknown;
   try {
@@ -206,8 +351,8 @@ function readDirectory(
     return empty;
   }
   for (const key of Object.keys(parsed)) {
-    if (key !== 'brands' && key !== 'numbers')
-      problems.push(`${path}: unknown key "${key}" (expected brands, numbers)`);
+    if (key !== 'brands' && key !== 'numbers' && key !== 'views')
+      problems.push(`${path}: unknown key "${key}" (expected brands, numbers, views)`);
   }
   const brands: Record<string, BrandSettings> = {};
   for (const [name, settings] of Object.entries(isObject(parsed.brands) ? parsed.brands : {})) {
@@ -256,7 +401,7 @@ function readDirectory(
       };
     }
   }
-  return { brands, numbers };
+  return { brands, numbers, views: readViews(parsed.views, `${path}: views`, problems) };
 }
 
 function readKeywords(value: unknown, where: string, problems: string[]): void {

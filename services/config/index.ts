@@ -1,1 +1,10 @@
-export { loadConfig, SETTINGS, type Config, type KafkaConfig } from './config.js';
+export {
+  loadConfig,
+  SETTINGS,
+  type Config,
+  type KafkaConfig,
+  type ViewConfig,
+  type RedisViewConfig,
+  type PostgresViewConfig,
+  type WebhookViewConfig,
+} from './config.js';

@@ -1,6 +1,6 @@
 import { describe, type E164, type EffectiveState, type Status } from '../ledger/index.js';
 import { pointToken, reached, type Cursor, type LogPoint } from '../log/index.js';
-import type { MemoryView, ProjectorRunner } from '../projector/index.js';
+import type { MemoryView, ProjectorRunner, SystemView } from '../projector/index.js';
 
 export type CheckStatus = Status | 'unknown';
 
@@ -43,13 +43,7 @@ export class Gate {
 
   /** Why the view cannot answer right now, or undefined when it can. */
   unavailableReason(): string | undefined {
-    if (!this.runner.ready) return 'the suppression view is still replaying the log';
-    if (!this.runner.healthy) return 'the suppression view is failing to apply the log';
-    const lagMs = this.runner.lagMs();
-    if (lagMs > this.options.maxStalenessMs) {
-      return `the suppression view is ${lagMs} ms behind the log (bound ${this.options.maxStalenessMs} ms)`;
-    }
-    return undefined;
+    return unavailable(this.runner, this.options.maxStalenessMs, 'the suppression view');
   }
 
   async check(phone: E164, query: CheckQuery): Promise<CheckResult> {
@@ -75,11 +69,8 @@ export class Gate {
     return this.answer(phone, this.view.check(phone, brand, program), brand, program);
   }
 
-  /** Waits (bounded) until the view has applied `minPosition`; the reason when it has not. */
-  private async reach(points: readonly LogPoint[] | undefined): Promise<string | undefined> {
-    if (points === undefined || reached(this.view.cursor, points)) return undefined;
-    if (await this.runner.waitFor(points, this.options.readWaitMs)) return undefined;
-    return `the suppression view has not applied position ${points.map(pointToken).join(',')} yet`;
+  private reach(points: readonly LogPoint[] | undefined): Promise<string | undefined> {
+    return reach(this.runner, points, this.options.readWaitMs, 'the suppression view');
   }
 
   get asOf(): Cursor {
@@ -114,6 +105,82 @@ export class Gate {
       since: null,
       eventId: null,
       asOf: this.view.cursor,
+    };
+  }
+}
+
+/** Why a view cannot answer right now (replaying, failing, too far behind), or undefined when it can. */
+function unavailable(runner: ProjectorRunner, maxStalenessMs: number, label: string): string | undefined {
+  if (!runner.ready) return `${label} is still replaying the log`;
+  if (!runner.healthy) return `${label} is failing to apply the log`;
+  const lagMs = runner.lagMs();
+  if (lagMs > maxStalenessMs) return `${label} is ${lagMs} ms behind the log (bound ${maxStalenessMs} ms)`;
+  return undefined;
+}
+
+/** Waits (bounded) until the view has applied `points`; the reason when it has not. */
+async function reach(
+  runner: ProjectorRunner,
+  points: readonly LogPoint[] | undefined,
+  waitMs: number,
+  label: string,
+): Promise<string | undefined> {
+  if (points === undefined || reached(runner.cursor, points)) return undefined;
+  if (await runner.waitFor(points, waitMs)) return undefined;
+  return `${label} has not applied position ${points.map(pointToken).join(',')} yet`;
+}
+
+/**
+ * Answers a check from one sending system's own view (Redis, PostgreSQL …), read from its store the
+ * way that system reads it, with the same fail-closed rules as the central gate: replaying, failing,
+ * beyond its staleness bound, or short of the caller's write → `allowed: false, status: unknown`.
+ */
+export class SystemGate {
+  constructor(
+    readonly view: SystemView,
+    private readonly runner: ProjectorRunner,
+    private readonly options: GateOptions,
+  ) {}
+
+  unavailableReason(): string | undefined {
+    return unavailable(this.runner, this.options.maxStalenessMs, `view ${this.view.name}`);
+  }
+
+  async check(phone: E164, query: CheckQuery): Promise<CheckResult> {
+    const label = `view ${this.view.name}`;
+    const waited = await reach(this.runner, query.minPosition, this.options.readWaitMs, label);
+    const asOf = this.runner.cursor;
+    const unknown = (reason: string): CheckResult => ({
+      phone,
+      allowed: false,
+      status: 'unknown',
+      reason,
+      since: null,
+      eventId: null,
+      asOf,
+    });
+    const reason = waited ?? this.unavailableReason();
+    if (reason !== undefined) return unknown(reason);
+    let answer;
+    try {
+      answer = await this.view.check(phone, query.brand, query.program);
+    } catch (error) {
+      return unknown(`${label} could not be read: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (answer.quarantined !== undefined) {
+      return unknown(`${label} holds an unreadable log record for this number: ${answer.quarantined}`);
+    }
+    return {
+      phone,
+      allowed: answer.status !== 'unknown' && answer.allowed,
+      status: answer.status,
+      reason:
+        answer.eventId === null
+          ? `${label} has no consent events for this number at the scopes covering brand ${query.brand}`
+          : `${label}: ${answer.status.replace('_', ' ')} (event ${answer.eventId})`,
+      since: answer.since,
+      eventId: answer.eventId,
+      asOf,
     };
   }
 }

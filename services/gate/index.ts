@@ -1,1 +1,8 @@
-export { Gate, type CheckResult, type CheckStatus, type CheckQuery, type GateOptions } from './gate.js';
+export {
+  Gate,
+  SystemGate,
+  type CheckResult,
+  type CheckStatus,
+  type CheckQuery,
+  type GateOptions,
+} from './gate.js';

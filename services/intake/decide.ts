@@ -11,8 +11,11 @@ import {
   type E164,
   type EffectiveState,
   type Evidence,
+  type ConsentFact,
   type LedgerEvent,
+  type OptOutSuspected,
   type PhoneHistory,
+  type ReviewResolved,
   type Position,
   type ScopeKey,
   type ScopeWidth,
@@ -191,4 +194,70 @@ function stateAfter(history: PhoneHistory, event: LedgerEvent, scope: ScopeKey):
 
 function fill(template: string, policy: BrandPolicy): string {
   return template.replaceAll('{brand}', policy.displayName);
+}
+
+export interface ReviewCommand {
+  /** The event id of the suspected opt-out. */
+  readonly id: string;
+  readonly decision: 'confirm' | 'dismiss';
+  /** Who decided: recorded as evidence.agentId. */
+  readonly reviewer?: string;
+  readonly note?: string;
+  readonly sourceSystem?: string;
+}
+
+export type ReviewDecision =
+  | { readonly kind: 'record'; readonly event: ReviewResolved }
+  /** The same decision was already recorded: answer with it. */
+  | { readonly kind: 'repeat'; readonly review: NonNullable<ConsentFact['review']> };
+
+/**
+ * A reviewer's decision on a suspected opt-out → the event to record. The first decision stands: the
+ * same one again is a repeat (a retried request), a contrary one is refused — changing consent after
+ * that takes a new opt-in or opt-out, with its own evidence.
+ */
+export function decideReview(
+  suspected: OptOutSuspected,
+  history: PhoneHistory,
+  command: ReviewCommand,
+  { now }: Pick<Context, 'now'>,
+): ReviewDecision {
+  const fact = history.find((f) => f.eventId === suspected.eventId);
+  if (fact === undefined) {
+    throw new LedgerError(
+      'not_found',
+      `no suspected opt-out ${command.id} on the log for ${suspected.phone}`,
+    );
+  }
+  const outcome = command.decision === 'confirm' ? 'confirmed' : 'dismissed';
+  if (fact.review !== undefined) {
+    if (fact.review.outcome === outcome) return { kind: 'repeat', review: fact.review };
+    throw new LedgerError(
+      'review_decided',
+      `suspected opt-out ${command.id} was already ${fact.review.outcome} (event ${fact.review.eventId}); a decision stands once made: record a new opt-in or opt-out instead`,
+    );
+  }
+  const evidence: Evidence = {
+    ...(command.reviewer !== undefined && { agentId: command.reviewer }),
+    ...(command.note !== undefined && { note: command.note }),
+  };
+  return {
+    kind: 'record',
+    event: {
+      eventId: `review:${suspected.eventId}`,
+      type: 'ReviewResolved',
+      phone: suspected.phone,
+      brand: suspected.brand,
+      ...(suspected.program !== undefined && { program: suspected.program }),
+      scope: suspected.scope,
+      occurredAt: now,
+      recordedAt: now,
+      source: 'api',
+      sourceSystem: command.sourceSystem ?? 'review-queue',
+      channel: 'api',
+      evidence,
+      resolves: suspected.eventId,
+      outcome,
+    },
+  };
 }

@@ -6,11 +6,22 @@ export {
   type ProviderIntent,
   type RecordAnswer,
   type RecordedFact,
+  type ReviewAnswer,
 } from './intake.js';
+export {
+  HttpGateway,
+  GatewayError,
+  type OutboundGateway,
+  type OutboundMessage,
+  type Sent,
+} from './outbound.js';
 export {
   decideRecord,
   decideInbound,
   sameFact,
+  decideReview,
+  type ReviewCommand,
+  type ReviewDecision,
   MAX_FUTURE_SKEW_MS,
   type RecordConsent,
   type BrandPolicy,

@@ -1,10 +1,14 @@
 import { classifyReply, createClassifier, type Classification } from '../classifier/index.js';
 import {
   assertName,
+  effectiveState,
   LedgerError,
+  scopeTarget,
   parsePhone,
   type E164,
+  type ConfirmationSent,
   type LedgerEvent,
+  type OptOutSuspected,
   type PhoneHistory,
   type Position,
   type ScopeKey,
@@ -12,7 +16,15 @@ import {
 } from '../ledger/index.js';
 import type { Appended, EventLog } from '../log/index.js';
 import { policyFor, routeInbound, type BrandDirectory } from './brands.js';
-import { decideInbound, decideRecord, sameFact, type RecordConsent } from './decide.js';
+import {
+  decideInbound,
+  decideRecord,
+  decideReview,
+  sameFact,
+  type RecordConsent,
+  type ReviewCommand,
+} from './decide.js';
+import type { OutboundGateway, Sent } from './outbound.js';
 
 /** What the log holds for an event id: enough to answer a repeated request with the original. */
 export interface RecordedFact {
@@ -51,7 +63,38 @@ export interface IntakeDeps {
   readonly now: () => number;
   readonly newId: () => string;
   readonly onRecorded?: (event: LedgerEvent) => void;
+  /**
+   * Where confirmations go when the provider does not take them in its webhook's reply: sent through
+   * it, retried, and recorded on the log once accepted. Without one, they go in the reply.
+   */
+  readonly gateway?: OutboundGateway;
+  /** The outcome of each confirmation sent through the gateway (metrics, logs). */
+  readonly onConfirmation?: (
+    outcome: 'sent' | 'failed',
+    detail: Sent | Error,
+    event: ConfirmationSent,
+  ) => void;
+  /** The suspected opt-out with this event id, as the central view knows it (the review queue). */
+  readonly suspectedOptOut?: (
+    eventId: string,
+  ) => { readonly event: OptOutSuspected; readonly partition: number } | undefined;
 }
+
+export interface ReviewAnswer {
+  readonly id: string;
+  readonly outcome: 'confirmed' | 'dismissed';
+  readonly eventId: string;
+  readonly partition: number;
+  readonly position: Position;
+  readonly recordedAt: number;
+  /** True when this decision was already recorded: the answer is the original's. */
+  readonly duplicate: boolean;
+  /** How the confirmed opt-out's confirmation goes out: through the gateway, or not at all. */
+  readonly confirmation: 'gateway' | null;
+}
+
+/** The law's window for the one confirmation text after an opt-out. */
+const CONFIRMATION_WINDOW_MS = 5 * 60_000;
 
 export interface InboundRequest {
   readonly from: string;
@@ -77,6 +120,10 @@ export interface InboundResult {
   readonly classification: Classification;
   readonly appended: readonly Appended[];
   readonly reply: string | null;
+  /** How the confirmation goes out: in this reply, through the outbound gateway, or none. */
+  readonly confirmation: 'reply' | 'gateway' | null;
+  /** A provider's retry of a message already recorded: the original record, nothing new appended. */
+  readonly original?: { readonly eventId: string; readonly partition: number; readonly position: Position };
 }
 
 /**
@@ -86,6 +133,7 @@ export interface InboundResult {
 export class Intake {
   private readonly phoneLocks = new Map<E164, Promise<unknown>>();
   private readonly classifiers = new Map<string, (text: string) => Classification>();
+  private readonly deliveries = new Set<Promise<void>>();
 
   /** What a reply means for this brand: the built-in words plus the brand's own from configuration. */
   classify(text: string, brand: string = this.deps.directory.defaultBrand): Classification {
@@ -145,6 +193,20 @@ export class Intake {
   ): Promise<InboundResult> {
     const { log } = this.deps;
     const classification = actedOn(classified, request.providerIntent);
+    // A log that cannot dedupe at append (Kafka) is asked first: a provider's retry gets the original.
+    if (request.messageId !== undefined && this.deps.findRecorded !== undefined) {
+      const eventId = `sms:${request.messageId}`;
+      const earlier = await this.deps.findRecorded(from, eventId);
+      if (earlier !== undefined) {
+        return {
+          classification,
+          appended: [],
+          reply: null,
+          confirmation: null,
+          original: { ...earlier, eventId },
+        };
+      }
+    }
     const history = await this.deps.historyOf(from);
     const decision = decideInbound(
       {
@@ -163,14 +225,154 @@ export class Intake {
       { now: this.deps.now(), newId: this.deps.newId },
     );
     // A provider that answered the person itself sent the confirmation: there is none of ours to record.
+    // Through a gateway, the confirmation is recorded once the gateway has accepted it.
     const handled = request.providerHandled === true;
-    const events = handled ? decision.events.filter((e) => e.type !== 'ConfirmationSent') : decision.events;
+    const confirmation = decision.events.find((e): e is ConfirmationSent => e.type === 'ConfirmationSent');
+    const viaGateway = !handled && confirmation !== undefined && this.deps.gateway !== undefined;
+    const events =
+      handled || viaGateway ? decision.events.filter((e) => e.type !== 'ConfirmationSent') : decision.events;
     const appended = await log.append(events);
     const fresh = appended.filter((a) => !a.duplicate);
     for (const a of fresh) this.deps.onRecorded?.(a.event);
     // A provider retrying a webhook we already applied gets no second confirmation.
     const replayed = appended.length > 0 && appended.every((a) => a.duplicate);
-    return { classification, appended, reply: replayed || handled ? null : decision.reply };
+    if (replayed || handled) return { classification, appended, reply: null, confirmation: null };
+    if (viaGateway) {
+      this.sendThroughGateway(confirmation, request.to);
+      return { classification, appended, reply: null, confirmation: 'gateway' };
+    }
+    return {
+      classification,
+      appended,
+      reply: decision.reply,
+      confirmation: confirmation === undefined ? null : 'reply',
+    };
+  }
+
+  /**
+   * Records a reviewer's decision on a suspected opt-out. A confirmed one that makes the phone opted out
+   * gets its confirmation through the gateway when one is configured and the reply is less than five
+   * minutes old; otherwise none is sent (the law's window has passed).
+   */
+  async review(command: ReviewCommand): Promise<ReviewAnswer> {
+    const item = this.deps.suspectedOptOut?.(command.id);
+    if (item === undefined) {
+      throw new LedgerError(
+        'not_found',
+        `no suspected opt-out with id ${command.id}; GET /v1/reviews lists the ones awaiting review`,
+      );
+    }
+    const suspected = item.event;
+    return this.serialised(suspected.phone, async () => {
+      const history = await this.deps.historyOf(suspected.phone);
+      const now = this.deps.now();
+      const decision = decideReview(suspected, history, command, { now });
+      if (decision.kind === 'repeat') {
+        const { review } = decision;
+        return {
+          id: command.id,
+          outcome: review.outcome,
+          eventId: review.eventId,
+          partition: item.partition,
+          position: review.position,
+          recordedAt: review.recordedAt,
+          duplicate: true,
+          confirmation: null,
+        };
+      }
+      const [appended] = await this.deps.log.append([decision.event]);
+      if (appended === undefined) throw new LedgerError('internal', 'the log acknowledged nothing');
+      if (appended.duplicate) {
+        const earlier = appended.event;
+        if (earlier.type !== 'ReviewResolved' || earlier.outcome !== decision.event.outcome) {
+          throw new LedgerError(
+            'review_decided',
+            `suspected opt-out ${command.id} was already decided (event ${earlier.eventId})`,
+          );
+        }
+      } else {
+        this.deps.onRecorded?.(appended.event);
+      }
+      const confirmable =
+        !appended.duplicate &&
+        decision.event.outcome === 'confirmed' &&
+        this.deps.gateway !== undefined &&
+        now - suspected.occurredAt <= CONFIRMATION_WINDOW_MS &&
+        effectiveState(history, ...targetOf(suspected)).status !== 'opted_out';
+      if (confirmable) {
+        const policy = policyFor(this.deps.directory, suspected.brand);
+        this.sendThroughGateway(
+          {
+            ...suspected,
+            eventId: `${suspected.eventId}:confirmation`,
+            type: 'ConfirmationSent',
+            occurredAt: now,
+            recordedAt: now,
+            confirms: suspected.eventId,
+            text: policy.confirmation.replaceAll('{brand}', policy.displayName),
+            evidence: suspected.evidence.to === undefined ? {} : { to: suspected.evidence.to },
+          },
+          suspected.evidence.to,
+        );
+      }
+      return {
+        id: command.id,
+        outcome: decision.event.outcome,
+        eventId: appended.event.eventId,
+        partition: appended.partition,
+        position: appended.position,
+        recordedAt: appended.event.recordedAt,
+        duplicate: appended.duplicate,
+        confirmation: confirmable ? 'gateway' : null,
+      };
+    });
+  }
+
+  /** Waits for confirmations in flight (bounded by the gateway's own deadline; close the gateway first to stop). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.deliveries]);
+  }
+
+  /**
+   * Sends the confirmation through the gateway, then records it on the log. Not awaited by the request:
+   * the opt-out is already durable, and the provider's webhook must be answered at once.
+   */
+  private sendThroughGateway(confirmation: ConfirmationSent, from: string | undefined): void {
+    const gateway = this.deps.gateway;
+    if (gateway === undefined) return;
+    const delivery = (async () => {
+      try {
+        const sent = await gateway.send({
+          to: confirmation.phone,
+          from,
+          brand: confirmation.brand,
+          text: confirmation.text,
+          idempotencyKey: confirmation.eventId,
+        });
+        const sentAt = this.deps.now();
+        const event: ConfirmationSent = {
+          ...confirmation,
+          occurredAt: sentAt,
+          recordedAt: sentAt,
+          evidence: {
+            ...confirmation.evidence,
+            ...(sent.providerId !== undefined && { messageId: sent.providerId }),
+            note: `sent through the outbound gateway: HTTP ${sent.status} after ${sent.attempts} attempt(s)`,
+          },
+        };
+        const [appended] = await this.deps.log.append([event]);
+        if (appended !== undefined && !appended.duplicate) this.deps.onRecorded?.(appended.event);
+        this.deps.onConfirmation?.('sent', sent, event);
+      } catch (error) {
+        this.deps.onConfirmation?.(
+          'failed',
+          error instanceof Error ? error : new Error(String(error)),
+          confirmation,
+        );
+      }
+    })();
+    this.deliveries.add(delivery);
+    void delivery.finally(() => this.deliveries.delete(delivery));
   }
 
   private serialised<T>(phone: E164, work: () => Promise<T>): Promise<T> {
@@ -189,6 +391,11 @@ export class Intake {
 function actedOn(classification: Classification, intent: ProviderIntent | undefined): Classification {
   if (intent === undefined || intent === classification.intent) return classification;
   return { ...classification, intent, confidence: 1, matched: `provider:${intent}`, global: false };
+}
+
+function targetOf(event: LedgerEvent): [string | undefined, string | undefined] {
+  const { brand, program } = scopeTarget(event.scope);
+  return [brand, program];
 }
 
 function tryParse(value: string, region: Region): E164 | undefined {

@@ -7,6 +7,7 @@ export const ErrorCodes = [
   'forbidden',
   'not_found',
   'event_id_conflict',
+  'review_decided',
   'payload_too_large',
   'unsupported_media_type',
   'undecodable_record',

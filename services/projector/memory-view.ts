@@ -5,11 +5,25 @@ import {
   START,
   type E164,
   type EffectiveState,
+  type OptOutSuspected,
   type PhoneHistory,
   type Position,
+  type ReviewResolved,
 } from '../ledger/index.js';
 import type { Cursor, LogRecord, Undecodable } from '../log/index.js';
 import type { Projection } from './runner.js';
+
+/** A suspected opt-out as the review queue shows it: the reply, and the decision once there is one. */
+export interface ReviewItem {
+  readonly partition: number;
+  readonly position: Position;
+  readonly event: OptOutSuspected;
+  readonly decision?: {
+    readonly partition: number;
+    readonly position: Position;
+    readonly event: ReviewResolved;
+  };
+}
 
 /**
  * The central view the gate serves: each phone's consent facts in memory, folded on every check. It is
@@ -20,6 +34,8 @@ export class MemoryView implements Projection {
   private readonly histories = new Map<E164, PhoneHistory>();
   private readonly applied: Position[] = [];
   private readonly unreadable = new Map<string, Undecodable>();
+  /** Every suspected opt-out by event id, in log order of arrival; decided ones keep their decision. */
+  private readonly reviewItems = new Map<string, ReviewItem>();
 
   constructor(readonly name = 'memory') {}
 
@@ -34,7 +50,10 @@ export class MemoryView implements Projection {
       const phone = record.event.phone;
       const before = this.histories.get(phone) ?? EMPTY_HISTORY;
       const after = evolve(before, record);
-      if (after !== before) this.histories.set(phone, after);
+      if (after !== before) {
+        this.histories.set(phone, after);
+        this.indexReview(record);
+      }
       this.applied[partition] = position;
     }
     return Promise.resolve();
@@ -46,6 +65,29 @@ export class MemoryView implements Projection {
       this.applied[record.partition] = record.position;
     }
     return Promise.resolve();
+  }
+
+  private indexReview({ partition, position, event }: LogRecord): void {
+    if (event.type === 'OptOutSuspected') {
+      this.reviewItems.set(event.eventId, { partition, position, event });
+    } else if (event.type === 'ReviewResolved') {
+      const item = this.reviewItems.get(event.resolves);
+      if (item !== undefined && item.event.phone === event.phone) {
+        this.reviewItems.set(event.resolves, { ...item, decision: { partition, position, event } });
+      }
+    }
+  }
+
+  /** The suspected opt-outs, oldest first: all, or only those still awaiting a decision. */
+  reviews(filter: 'pending' | 'decided' | 'all' = 'pending'): ReviewItem[] {
+    const items = [...this.reviewItems.values()];
+    return filter === 'all'
+      ? items
+      : items.filter((item) => (filter === 'pending') === (item.decision === undefined));
+  }
+
+  review(eventId: string): ReviewItem | undefined {
+    return this.reviewItems.get(eventId);
   }
 
   /** The unreadable record for this phone, if the log holds one: checks must fail closed for it. */

@@ -54,11 +54,7 @@ export interface SystemView extends Projection {
 }
 
 /** The row a check for (brand, program?) reads: the most specific present, as the contract says. */
-export function rowFor<R extends { readonly scope: ScopeKey }>(
-  rows: ReadonlyMap<ScopeKey, R>,
-  brand: string,
-  program?: string,
-): R | undefined {
+export function rowFor<R>(rows: ReadonlyMap<ScopeKey, R>, brand: string, program?: string): R | undefined {
   return (
     (program === undefined ? undefined : rows.get(`program:${brand}/${program}`)) ??
     rows.get(`brand:${brand}`) ??

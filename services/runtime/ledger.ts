@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ViewProgress } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { Gate } from '../gate/index.js';
-import { Intake, type RecordedFact } from '../intake/index.js';
+import { HttpGateway, Intake, type RecordedFact } from '../intake/index.js';
 import type { E164, PhoneHistory } from '../ledger/index.js';
 import { reached, type EventLog, type PhoneHistorySource } from '../log/index.js';
 import { MemoryView, ProjectorRunner } from '../projector/index.js';
@@ -30,6 +30,8 @@ export interface LedgerClock {
   readonly now?: () => number;
   readonly newId?: () => string;
   readonly onProjectorError?: (error: unknown, view: string) => void;
+  /** Operational messages worth a log line (a confirmation the gateway never accepted …). */
+  readonly onWarning?: (message: string, detail: object) => void;
 }
 
 export interface LedgerParts {
@@ -61,6 +63,13 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
   });
   const runners = [runner];
   const metrics = createMetrics(() => runners.map((r) => r.status()));
+  const gateway =
+    config.outbound === undefined
+      ? undefined
+      : new HttpGateway({
+          url: config.outbound.url,
+          ...(config.outbound.token !== undefined && { token: config.outbound.token }),
+        });
   const intake = new Intake({
     log,
     historyOf: (phone) => parts.historyOf(phone, view, runner),
@@ -73,6 +82,18 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
     now,
     newId: clock.newId ?? randomUUID,
     onRecorded: (event) => metrics.recorded(event),
+    ...(gateway !== undefined && { gateway }),
+    onConfirmation: (outcome, detail, event) => {
+      metrics.confirmation(outcome);
+      if (outcome === 'failed') {
+        clock.onWarning?.('a confirmation text was not sent', {
+          phone: event.phone,
+          confirms: event.confirms,
+          error: detail instanceof Error ? detail.message : `HTTP ${detail.status}`,
+        });
+      }
+    },
+    suspectedOptOut: (eventId) => view.review(eventId),
   });
   const gate = new Gate(view, runner, {
     maxStalenessMs: config.maxStalenessMs,
@@ -99,6 +120,10 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
       await Promise.all(runners.map((r) => r.whenReady()));
     },
     close: async () => {
+      // Confirmations in flight get a moment to finish, then their retries are abandoned.
+      await Promise.race([intake.drain(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      gateway?.close();
+      await intake.drain();
       await Promise.all(runners.map((r) => r.stop()));
       await parts.closeLog();
     },

@@ -10,6 +10,10 @@ export interface Metrics {
   recorded(event: LedgerEvent): void;
   /** Seconds spent answering one check (or one batch item) inside the process. */
   observeCheck(kind: 'single' | 'batch', seconds: number, count?: number): void;
+  /** A confirmation sent through the outbound gateway, or given up on. */
+  confirmation(outcome: 'sent' | 'failed'): void;
+  /** A change a webhook view could not deliver and wrote to its dead-letter file. */
+  deadLetter(view: string): void;
 }
 
 export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics {
@@ -46,6 +50,18 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
   gauge('ledger_view_lag_seconds', 'How long the view has been behind the log', (s) => s.lagMs / 1000);
   gauge('ledger_view_healthy', '1 when the view applies the log without errors', (s) => (s.healthy ? 1 : 0));
   gauge('ledger_view_ready', '1 once the initial replay is done', (s) => (s.ready ? 1 : 0));
+  const confirmations = new Counter({
+    name: 'ledger_confirmations_total',
+    help: 'Confirmation texts through the outbound gateway, by outcome (failed: not accepted before the deadline)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: 'ledger_view_dead_letters_total',
+    help: 'Changes a webhook view gave up delivering and wrote to its dead-letter file',
+    labelNames: ['view'] as const,
+    registers: [registry],
+  });
   const single = checks.labels('single');
   const batch = checks.labels('batch');
   return {
@@ -54,5 +70,7 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
     // A batch is observed once, as its time per phone: one sample per request keeps the hot path cheap.
     observeCheck: (kind, seconds, count = 1) =>
       (kind === 'single' ? single : batch).observe(seconds / Math.max(count, 1)),
+    confirmation: (outcome) => confirmations.inc({ outcome }),
+    deadLetter: (view) => deadLetters.inc({ view }),
   };
 }

@@ -211,6 +211,35 @@ describeKafka('the ledger on Kafka, end to end through HTTP', () => {
     expect(dead[0]?.headers.reason).toMatch(/magic byte 0/);
   });
 
+  it("a provider's retried webhook (same message id) is answered with the original and not appended again", async () => {
+    const phone = randomPhone();
+    const message = { from: phone, to: '12345', body: 'START', messageId: `SM-${randomUUID()}` };
+    const first = await postJson<Inbound & { duplicate: boolean }>(`${ledger?.url}/v1/inbound/sms`, message);
+    expect(first.body).toMatchObject({ intent: 'opt_in', duplicate: false });
+    expect(first.body.reply).not.toBeNull();
+    const retried = await postJson<Inbound & { duplicate: boolean }>(
+      `${ledger?.url}/v1/inbound/sms`,
+      message,
+    );
+    expect(retried.body).toMatchObject({
+      intent: 'opt_in',
+      eventId: first.body.eventId,
+      position: first.body.position,
+      reply: null,
+      duplicate: true,
+    });
+    // Nothing was appended by the retry: the next record of the phone's partition follows the first.
+    const next = await postJson<Inbound>(`${ledger?.url}/v1/inbound/sms`, {
+      ...message,
+      body: 'STOP',
+      messageId: `SM-${randomUUID()}`,
+    });
+    const [partition, offset] = (first.body.position ?? '').split(':').map(Number);
+    const [nextPartition, nextOffset] = (next.body.position ?? '').split(':').map(Number);
+    expect(nextPartition).toBe(partition);
+    expect(nextOffset).toBe((offset ?? 0) + 1);
+  });
+
   it('a repeated eventId is applied once, and acknowledged with the original (200)', async () => {
     const phone = randomPhone();
     const stop = { type: 'opt_out', phone, brand: 'acme', source: 'crm', eventId: `crm-${randomUUID()}` };
