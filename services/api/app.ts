@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { auditPhone } from '../audit/index.js';
 import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
-import type { Ledger } from '../runtime/index.js';
+import type { Ledger, RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
 import {
   AuditQuery,
@@ -27,16 +27,23 @@ import {
   ReviewReply,
   ReviewsQuery,
   ReviewsReply,
+  RebuildReply,
+  ReconcileBody,
+  ReconcileReply,
+  ViewParams,
   ViewsReply,
 } from './schemas.js';
 import { twilioWebhook } from './twilio.js';
 
-export type Role = 'intake' | 'gate';
-export const ROLES: readonly Role[] = ['intake', 'gate'];
+export type Role = 'intake' | 'gate' | 'projector';
+export const ROLES: readonly Role[] = ['intake', 'gate', 'projector'];
 
 export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
-  /** Which routes this process serves: intake (writes), gate (checks, audit, views). Default both. */
+  /**
+   * Which routes this process serves: intake (writes, reviews), gate (checks, audit), projector (the
+   * system views and checks against them). Default all.
+   */
   readonly roles?: readonly Role[];
 }
 
@@ -242,7 +249,19 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
     );
   }
 
-  if (roles.includes('gate')) {
+  const systemOf = (name: string) => {
+    const system = ledger.systems.find((s) => s.view.name === name);
+    if (system === undefined) {
+      const names = ledger.systems.map((s) => s.view.name);
+      throw new LedgerError(
+        'not_found',
+        `no view named ${name} in this process (${names.length === 0 ? 'it runs no system views' : `views: ${names.join(', ')}`}); GET /v1/views lists them`,
+      );
+    }
+    return system;
+  };
+
+  if (roles.includes('gate') || roles.includes('projector')) {
     app.get(
       '/v1/suppressions/:phone',
       {
@@ -250,24 +269,37 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           summary: 'May I send to this number?',
           params: PhoneParams,
           querystring: CheckQuery,
-          response: { 200: CheckReply, ...errors },
+          response: { 200: CheckReply, 404: { $ref: 'Error#' }, ...errors },
         },
       },
       async (request) => {
         const phone = phoneOf(request.params.phone);
-        const { brand, program, minPosition } = request.query;
+        const { brand, program, minPosition, system } = request.query;
         const min = positionOf(minPosition);
-        const started = process.hrtime.bigint();
-        const result = await gate.check(phone, {
+        const query = {
           brand: brandOf(brand),
           ...(program !== undefined && { program }),
           ...(min !== undefined && { minPosition: min }),
-        });
+        };
+        if (system !== undefined) {
+          const result = await systemOf(system).gate.check(phone, query);
+          return { ...result, since: iso(result.since), asOf: cursorToken(result.asOf) };
+        }
+        if (!roles.includes('gate')) {
+          throw new LedgerError(
+            'invalid_request',
+            'this process runs the projector role only: name a view with ?system=, or ask a gate process',
+          );
+        }
+        const started = process.hrtime.bigint();
+        const result = await gate.check(phone, query);
         metrics.observeCheck('single', Number(process.hrtime.bigint() - started) / 1e9);
         return { ...result, since: iso(result.since), asOf: cursorToken(result.asOf) };
       },
     );
+  }
 
+  if (roles.includes('gate')) {
     app.post(
       '/v1/suppressions/check',
       {
@@ -346,32 +378,101 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         };
       },
     );
+  }
 
-    app.get(
-      '/v1/views',
-      { schema: { summary: 'Each view: position, lag, health', response: { 200: ViewsReply } } },
-      () => ({
-        views: ledger.runners.map((runner) => {
-          const s = runner.status();
-          return {
-            name: s.name,
-            kind: s.kind,
-            position: cursorToken(s.position),
-            head: cursorToken(s.head),
-            lag: { events: s.lagEvents, ms: s.lagMs },
-            ready: s.ready,
-            healthy: s.healthy,
-            ...(s.lastError !== undefined && { lastError: s.lastError }),
-          };
-        }),
+  // The views this process runs: the central one for intake and gate, the system views for projector.
+  const central = roles.includes('intake') || roles.includes('gate');
+  const served = () => [
+    ...(central ? ledger.runners.slice(0, 1) : []),
+    ...(roles.includes('projector') ? ledger.systems.map((s) => s.runner) : []),
+  ];
+  app.get(
+    '/v1/views',
+    { schema: { summary: 'Each view: position, lag, health', response: { 200: ViewsReply } } },
+    () => ({
+      views: served().map((runner) => {
+        const s = runner.status();
+        return {
+          name: s.name,
+          kind: s.kind,
+          position: cursorToken(s.position),
+          head: cursorToken(s.head),
+          lag: { events: s.lagEvents, ms: s.lagMs },
+          ready: s.ready,
+          healthy: s.healthy,
+          ...(s.lastError !== undefined && { lastError: s.lastError }),
+        };
       }),
+    }),
+  );
+
+  if (roles.includes('projector')) {
+    const rebuildJson = (p: RebuildProgress) => ({
+      view: p.view,
+      state: p.state,
+      applied: p.applied,
+      target: p.target,
+      startedAt: iso(p.startedAt) ?? '',
+      finishedAt: iso(p.finishedAt),
+      eventsPerSecond: p.eventsPerSecond ?? null,
+      error: p.error ?? null,
+    });
+    app.post(
+      '/v1/views/:name/rebuild',
+      {
+        schema: {
+          summary: 'Rebuild a view from the start of the log into a fresh store, then switch to it',
+          params: ViewParams,
+          response: { 202: RebuildReply, 404: { $ref: 'Error#' }, ...errors },
+        },
+      },
+      (request, reply) => reply.code(202).send(rebuildJson(ledger.maintenance.rebuild(request.params.name))),
+    );
+    app.get(
+      '/v1/views/:name/rebuild',
+      {
+        schema: {
+          summary: "A rebuild's progress",
+          params: ViewParams,
+          response: { 200: RebuildReply, 404: { $ref: 'Error#' }, ...errors },
+        },
+      },
+      (request) => {
+        const progress = ledger.maintenance.progress(request.params.name);
+        if (progress === undefined) {
+          throw new LedgerError('not_found', `view ${request.params.name} has not been rebuilt by this process`);
+        }
+        return rebuildJson(progress);
+      },
+    );
+    app.post(
+      '/v1/reconcile',
+      {
+        schema: {
+          summary: 'Compare every view with the fold of the log; repair what differs on request',
+          body: ReconcileBody,
+          response: { 200: ReconcileReply, 404: { $ref: 'Error#' }, ...errors },
+        },
+      },
+      async (request) => {
+        const reports = await ledger.maintenance.reconcile({
+          ...(request.body.repair !== undefined && { repair: request.body.repair }),
+          ...(request.body.view !== undefined && { view: request.body.view }),
+        });
+        return { views: reports.map((r) => ({ ...r, asOf: cursorToken(r.asOf) })) };
+      },
     );
   }
 
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const reason = gate.unavailableReason();
-    if (reason !== undefined) return reply.code(503).send({ error: 'unavailable', message: reason });
+    const reasons = [
+      ...(central ? [gate.unavailableReason()] : []),
+      ...(roles.includes('projector') ? ledger.systems.map((s) => s.gate.unavailableReason()) : []),
+    ].filter((r): r is string => r !== undefined);
+    if (reasons.length > 0) {
+      return reply.code(503).send({ error: 'unavailable', message: reasons.join('; ') });
+    }
     return { status: 'ready' };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>

@@ -198,6 +198,12 @@ export const CheckQuery = Type.Object(
     minPosition: Type.Optional(
       Type.String({ description: 'Wait (bounded) until the view has applied this token' }),
     ),
+    system: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9][a-z0-9_-]{0,47}$',
+        description: "Answer from this sending system's own view (GET /v1/views lists them); default the central view",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -302,3 +308,58 @@ export const TwilioBody = Type.Object(
   },
   { additionalProperties: true },
 );
+
+export const ViewParams = Type.Object(
+  { name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,47}$' }) },
+  { additionalProperties: false },
+);
+
+export const RebuildReply = Type.Object({
+  view: Type.String(),
+  state: literals(['replaying', 'switching', 'done', 'failed'] as const),
+  applied: Type.Integer({ description: 'Records the new store has applied' }),
+  target: Type.Integer({ description: 'Records the log held when the rebuild started' }),
+  startedAt: Type.String(),
+  finishedAt: Nullable(Type.String()),
+  eventsPerSecond: Nullable(Type.Number()),
+  error: Nullable(Type.String()),
+});
+
+export const ReconcileBody = Type.Object(
+  {
+    repair: Type.Optional(Type.Boolean({ description: 'Rewrite each differing phone from the fold of the log' })),
+    view: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,47}$', description: 'Only this view' })),
+  },
+  { additionalProperties: false },
+);
+
+const RowState = Type.Object({
+  status: Type.String(),
+  allowed: Type.Boolean(),
+  eventId: Nullable(Type.String()),
+});
+
+export const ReconcileReply = Type.Object({
+  views: Type.Array(
+    Type.Object({
+      view: Type.String(),
+      kind: Type.String(),
+      compared: Type.Boolean(),
+      phones: Type.Integer(),
+      rows: Type.Integer(),
+      differences: Type.Integer(),
+      examples: Type.Array(
+        Type.Object({
+          phone: Type.String(),
+          scope: Type.String(),
+          problem: literals(['missing', 'unexpected', 'different'] as const),
+          expected: Type.Optional(RowState),
+          actual: Type.Optional(RowState),
+        }),
+      ),
+      repaired: Type.Integer(),
+      asOf: Type.String(),
+      note: Type.Optional(Type.String()),
+    }),
+  ),
+});

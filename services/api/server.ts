@@ -42,7 +42,10 @@ export async function startServer(
   served.app = app;
   await app.listen({ port: config.port, host: config.host });
   // Checks are served from the first moment, failing closed until the replay is done.
-  ledger.start();
+  ledger.start({
+    central: roles.includes('intake') || roles.includes('gate'),
+    systems: roles.includes('projector'),
+  });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

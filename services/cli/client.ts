@@ -9,6 +9,7 @@ export async function call(
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
+  timeoutMs = 30_000,
 ): Promise<ClientReply> {
   let response: Response;
   try {
@@ -16,7 +17,7 @@ export async function call(
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       ...(body !== undefined && { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
     throw new Error(

@@ -39,19 +39,20 @@ program
       import('../api/index.js'),
     ]);
     const config = loadConfig(process.env);
-    if (options.role === 'projector') {
-      throw new LedgerError(
-        'invalid_config',
-        '--role projector runs the per-system views (Redis, PostgreSQL, webhooks), which this build does not have yet; the central view runs inside the intake and gate roles',
-      );
-    }
     if (options.role !== 'all' && config.kafka === undefined) {
       throw new LedgerError(
         'invalid_config',
         `--role ${options.role} needs Kafka mode (LEDGER_KAFKA_BROKERS): the embedded log belongs to one process, which runs every role`,
       );
     }
-    const roles = options.role === 'all' ? (['intake', 'gate'] as const) : ([options.role] as const);
+    if (options.role === 'projector' && config.views.length === 0) {
+      throw new LedgerError(
+        'invalid_config',
+        '--role projector runs the system views declared under "views" in LEDGER_CONFIG_FILE, and none are declared',
+      );
+    }
+    const roles =
+      options.role === 'all' ? (['intake', 'gate', 'projector'] as const) : ([options.role] as const);
     const server = await startServer(config, { roles });
     const where =
       config.kafka === undefined
@@ -135,6 +136,58 @@ program
   .command('views')
   .description('each view: position, lag, health')
   .action(async () => show(await call(baseUrl(), 'GET', '/v1/views')));
+
+program
+  .command('rebuild')
+  .description('rebuild a view from the start of the log into a fresh store and switch to it (progress bar)')
+  .argument('<view>', 'the view name, as `ledger views` lists it')
+  .action(async (name: string) => {
+    const path = `/v1/views/${encodeURIComponent(name)}/rebuild`;
+    let reply = await call(baseUrl(), 'POST', path);
+    if (reply.status >= 400) return show(reply);
+    const { SingleBar, Presets } = await import('cli-progress');
+    const bar = new SingleBar(
+      {
+        format: `rebuild ${name} |{bar}| {percentage}% {value}/{total} events | {state} | {speed} events/s`,
+        stream: process.stderr,
+        noTTYOutput: true,
+        notTTYSchedule: 2000,
+      },
+      Presets.shades_classic,
+    );
+    type Progress = { state: string; applied: number; target: number; eventsPerSecond: number | null; error: string | null; startedAt: string };
+    let progress = reply.body as Progress;
+    bar.start(Math.max(progress.target, 1), progress.applied, { state: progress.state, speed: 0 });
+    while (progress.state === 'replaying' || progress.state === 'switching') {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      reply = await call(baseUrl(), 'GET', path);
+      if (reply.status >= 400) break;
+      progress = reply.body as Progress;
+      const seconds = Math.max(0.001, (Date.now() - Date.parse(progress.startedAt)) / 1000);
+      bar.setTotal(Math.max(progress.target, progress.applied, 1));
+      bar.update(progress.applied, { state: progress.state, speed: Math.round(progress.applied / seconds) });
+    }
+    bar.stop();
+    show(reply, progress.state === 'done' ? 0 : 1);
+  });
+
+program
+  .command('reconcile')
+  .description('compare every view with the fold of the log; exit 0 when they agree, 3 when not')
+  .option('--repair', 'rewrite each differing phone in the view from the log')
+  .option('--view <name>', 'only this view')
+  .action(async (o: { repair?: boolean; view?: string }) => {
+    const reply = await call(
+      baseUrl(),
+      'POST',
+      '/v1/reconcile',
+      { ...(o.repair === true && { repair: true }), ...(o.view !== undefined && { view: o.view }) },
+      30 * 60_000,
+    );
+    const views = (reply.body as { views?: { differences: number; repaired: number }[] }).views ?? [];
+    const unrepaired = views.some((v) => v.differences > 0 && v.repaired === 0);
+    show(reply, unrepaired ? 3 : 0);
+  });
 
 program
   .command('classify')

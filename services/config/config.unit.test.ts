@@ -60,3 +60,97 @@ describe('the brands file', () => {
     ).not.toThrow();
   });
 });
+
+describe('the system views ("views" in the configuration file)', () => {
+  const withViews = (views: unknown) => () =>
+    loadConfig({ LEDGER_CONFIG_FILE: 'ledger.json' }, () => JSON.stringify({ views }));
+
+  it('takes one view of each kind, with its options', () => {
+    const config = withViews([
+      {
+        name: 'crm-redis',
+        kind: 'redis',
+        url: 'redis://127.0.0.1:6379/0',
+        prefix: 'crm',
+        maxStalenessMs: 2000,
+      },
+      { name: 'warehouse', kind: 'postgres', connectionString: 'postgres://127.0.0.1/test', table: 'wh' },
+      {
+        name: 'salesforce',
+        kind: 'webhook',
+        url: 'https://crm.example.com/hook',
+        headers: { 'X-Key': 'k' },
+        maxAttempts: 5,
+      },
+    ])();
+    expect(config.views).toEqual([
+      {
+        name: 'crm-redis',
+        kind: 'redis',
+        url: 'redis://127.0.0.1:6379/0',
+        prefix: 'crm',
+        maxStalenessMs: 2000,
+      },
+      { name: 'warehouse', kind: 'postgres', connectionString: 'postgres://127.0.0.1/test', table: 'wh' },
+      {
+        name: 'salesforce',
+        kind: 'webhook',
+        url: 'https://crm.example.com/hook',
+        headers: { 'X-Key': 'k' },
+        maxAttempts: 5,
+      },
+    ]);
+    expect(loadConfig({}).views).toEqual([]);
+  });
+
+  it.each([
+    [[{ name: 'memory', kind: 'redis', url: 'redis://x' }], /name "memory" is taken/],
+    [
+      [
+        { name: 'a', kind: 'redis', url: 'redis://x' },
+        { name: 'a', kind: 'redis', url: 'redis://y' },
+      ],
+      /name "a" is taken/,
+    ],
+    [[{ name: 'Bad Name', kind: 'redis', url: 'redis://x' }], /name must be 1-48 lower-case/],
+    [[{ name: 'r', kind: 'mongo' }], /kind must be "redis", "postgres" or "webhook"/],
+    [[{ name: 'r', kind: 'redis' }], /views\[0\]\.url must be a non-empty string/],
+    [[{ name: 'r', kind: 'redis', url: 'http://x' }], /url must be redis:\/\/host:port\/db/],
+    [
+      [{ name: 'p', kind: 'postgres', connectionString: 'postgres://x', table: 'Drop Table' }],
+      /table must be a lower-case SQL name/,
+    ],
+    [[{ name: 'w', kind: 'webhook', url: 'ftp://x' }], /url=ftp:\/\/x must be an http\(s\) URL/],
+    [
+      [{ name: 'w', kind: 'webhook', url: 'https://x', maxAttempts: 0 }],
+      /maxAttempts must be a whole number from 1 to 100/,
+    ],
+    [
+      [{ name: 'w', kind: 'webhook', url: 'https://x', prefix: 'p' }],
+      /views\[0\]\.prefix is unknown for a webhook view/,
+    ],
+    [
+      [{ name: 'r', kind: 'redis', url: 'redis://x', maxStalenessMs: -1 }],
+      /maxStalenessMs must be a whole number/,
+    ],
+    [{ name: 'r' }, /views must be a list/],
+  ])('refuses %j, saying what to fix', (views, message) => {
+    expect(withViews(views)).toThrow(message);
+  });
+});
+
+describe('the outbound gateway for confirmations', () => {
+  it('is off by default, and reads the URL and token', () => {
+    expect(loadConfig({}).outbound).toBeUndefined();
+    expect(
+      loadConfig({ LEDGER_OUTBOUND_URL: 'https://sms.example.com/send', LEDGER_OUTBOUND_TOKEN: ' t0k ' })
+        .outbound,
+    ).toEqual({ url: 'https://sms.example.com/send', token: 't0k' });
+  });
+
+  it('refuses a URL that is not http(s)', () => {
+    expect(() => loadConfig({ LEDGER_OUTBOUND_URL: 'sms.example.com' })).toThrow(
+      /LEDGER_OUTBOUND_URL=sms\.example\.com must be an http\(s\) URL/,
+    );
+  });
+});

@@ -136,14 +136,27 @@ async function reach(
  * beyond its staleness bound, or short of the caller's write → `allowed: false, status: unknown`.
  */
 export class SystemGate {
+  private paused: string | undefined;
+
   constructor(
     readonly view: SystemView,
-    private readonly runner: ProjectorRunner,
+    private runner: ProjectorRunner,
     private readonly options: GateOptions,
   ) {}
 
+  /** Answers unknown with `reason` until resumed (a rebuild switching stores). */
+  pause(reason: string): void {
+    this.paused = reason;
+  }
+
+  /** Serves again, from `runner` when the view is now fed by a new one. */
+  resume(runner: ProjectorRunner = this.runner): void {
+    this.runner = runner;
+    this.paused = undefined;
+  }
+
   unavailableReason(): string | undefined {
-    return unavailable(this.runner, this.options.maxStalenessMs, `view ${this.view.name}`);
+    return this.paused ?? unavailable(this.runner, this.options.maxStalenessMs, `view ${this.view.name}`);
   }
 
   async check(phone: E164, query: CheckQuery): Promise<CheckResult> {

@@ -1,10 +1,11 @@
 import { classifyReply } from '../classifier/index.js';
 import { type E164, type LedgerEvent, type PhoneHistory } from '../ledger/index.js';
-import { BRAND, PHONE, T0, given, optIn, optOut, suspected } from '../../test/support/given.js';
+import { BRAND, PHONE, T0, given, optIn, optOut, reviewed, suspected } from '../../test/support/given.js';
 import { DEFAULT_TEMPLATES, policyFor, routeInbound, type BrandDirectory } from './brands.js';
 import {
   decideInbound,
   decideRecord,
+  decideReview,
   MAX_FUTURE_SKEW_MS,
   type BrandPolicy,
   type InboundMessage,
@@ -523,5 +524,54 @@ describe('brands: routing and policy', () => {
         program: 'promo',
       });
     });
+  });
+});
+
+describe('decideReview: a reviewer decides a suspected opt-out once', () => {
+  const reply = suspected({ eventId: 'sms:SM1', evidence: { rawText: 'enough' } });
+
+  it("records the decision at the suspected opt-out's scope, with who and why as evidence", () => {
+    const decision = decideReview(
+      reply,
+      given(reply).history,
+      { id: 'sms:SM1', decision: 'confirm', reviewer: 'ana', note: 'clearly wants out' },
+      { now: NOW },
+    );
+    expect(decision).toEqual({
+      kind: 'record',
+      event: expect.objectContaining({
+        eventId: 'review:sms:SM1',
+        type: 'ReviewResolved',
+        phone: PHONE,
+        scope: 'brand:acme',
+        resolves: 'sms:SM1',
+        outcome: 'confirmed',
+        occurredAt: NOW,
+        evidence: { agentId: 'ana', note: 'clearly wants out' },
+      }) as unknown,
+    });
+  });
+
+  it('the same decision again is a repeat; a contrary one is refused with what to do instead', () => {
+    const history = given(
+      reply,
+      reviewed({ eventId: 'review:sms:SM1', resolves: 'sms:SM1', outcome: 'dismissed' }),
+    ).history;
+    expect(decideReview(reply, history, { id: 'sms:SM1', decision: 'dismiss' }, { now: NOW })).toMatchObject({
+      kind: 'repeat',
+      review: { eventId: 'review:sms:SM1', outcome: 'dismissed', position: 2 },
+    });
+    const error = caught(() =>
+      decideReview(reply, history, { id: 'sms:SM1', decision: 'confirm' }, { now: NOW }),
+    );
+    expect(error.code).toBe('review_decided');
+    expect(error.message).toMatch(/already dismissed.*record a new opt-in or opt-out instead/);
+  });
+
+  it("a suspected opt-out the phone's history does not hold is not found", () => {
+    const error = caught(() =>
+      decideReview(reply, given(optOut()).history, { id: 'sms:SM1', decision: 'confirm' }, { now: NOW }),
+    );
+    expect(error.code).toBe('not_found');
   });
 });

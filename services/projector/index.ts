@@ -1,3 +1,12 @@
 export { ProjectorRunner, type Projection, type ProjectorStatus, type RunnerOptions } from './runner.js';
-export { MemoryView } from './memory-view.js';
+export { MemoryView, type ReviewItem } from './memory-view.js';
 export { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
+export { RedisView, type RedisViewOptions } from './redis-view.js';
+export { PostgresView, senderSql, type PostgresViewOptions, type SenderSql } from './postgres-view.js';
+export {
+  WebhookView,
+  WebhookAttemptError,
+  type WebhookViewOptions,
+  type WebhookChange,
+  type DeadLetter,
+} from './webhook-view.js';

@@ -108,6 +108,11 @@ export class MemoryView implements Projection {
     return this.applied;
   }
 
+  /** Every phone with its consent facts. */
+  phones(): IterableIterator<[E164, PhoneHistory]> {
+    return this.histories.entries();
+  }
+
   /** Phones with at least one consent fact. */
   get size(): number {
     return this.histories.size;

@@ -4,9 +4,11 @@ import type { Config } from '../config/index.js';
 import { Gate } from '../gate/index.js';
 import { HttpGateway, Intake, type RecordedFact } from '../intake/index.js';
 import type { E164, PhoneHistory } from '../ledger/index.js';
-import { reached, type EventLog, type PhoneHistorySource } from '../log/index.js';
+import { reached, type EventLog, type LogPoint, type PhoneHistorySource } from '../log/index.js';
 import { MemoryView, ProjectorRunner } from '../projector/index.js';
 import { createMetrics, type Metrics } from '../telemetry/index.js';
+import { Maintenance } from './maintenance.js';
+import { assembleSystems, startSystem, type SystemEntry } from './systems.js';
 
 export interface Ledger {
   readonly config: Config;
@@ -19,8 +21,15 @@ export interface Ledger {
   readonly intake: Intake;
   readonly metrics: Metrics;
   readonly views: readonly ViewProgress[];
-  /** Starts the projectors: the views replay the log, then follow it. */
-  start(): void;
+  /** The sending systems' own views (configuration "views"), each with its runner and gate. */
+  readonly systems: readonly SystemEntry[];
+  /** Rebuild and reconcile of the system views. */
+  readonly maintenance: Maintenance;
+  /**
+   * Starts the projectors: the views replay the log, then follow it. A process in one role runs only
+   * what it serves: the central view (intake, gate) and/or the system views (projector).
+   */
+  start(parts?: { central?: boolean; systems?: boolean }): void;
   /** Resolves when every view has replayed the log it found at start. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -61,8 +70,22 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
     group: parts.viewGroup,
     onError: (error, projection) => clock.onProjectorError?.(error, projection.name),
   });
-  const runners = [runner];
-  const metrics = createMetrics(() => runners.map((r) => r.status()));
+  const systems = assembleSystems(config, log, {
+    now,
+    onError: (error, name) => clock.onProjectorError?.(error, name),
+    onDeadLetter: (name, detail) => {
+      metrics.deadLetter(name);
+      clock.onWarning?.(`view ${name} could not deliver a change: written to its dead-letter file`, detail);
+    },
+  });
+  let centralStarted = false;
+  let systemsStarted = false;
+  const running = (): ProjectorRunner[] => [
+    ...(centralStarted ? [runner] : []),
+    ...(systemsStarted ? systems.map((s) => s.runner) : []),
+  ];
+  const stopping = new AbortController();
+  const metrics = createMetrics(() => running().map((r) => r.status()));
   const gateway =
     config.outbound === undefined
       ? undefined
@@ -104,27 +127,58 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
     log,
     history: parts.history,
     view,
-    runners,
+    get runners() {
+      return [runner, ...systems.map((s) => s.runner)];
+    },
     gate,
     intake,
     metrics,
-    views: runners.map((r) => ({
-      name: r.projection.name,
-      applied: (point) => reached(r.cursor, [point]),
-      appliedAt: (point) => r.appliedAt(point),
-    })),
-    start: () => {
-      for (const r of runners) r.start();
+    views: [
+      {
+        name: view.name,
+        applied: (point) => reached(runner.cursor, [point]),
+        appliedAt: (point) => runner.appliedAt(point),
+      },
+      ...systems.map((s) => ({
+        name: s.view.name,
+        applied: (point: LogPoint) => reached(s.runner.cursor, [point]),
+        appliedAt: (point: LogPoint) => s.runner.appliedAt(point),
+      })),
+    ],
+    systems,
+    maintenance: new Maintenance(log, systems),
+    start: ({ central = true, systems: withSystems = true } = {}) => {
+      if (central && !centralStarted) {
+        centralStarted = true;
+        runner.start();
+      }
+      if (!withSystems || systemsStarted) return;
+      systemsStarted = true;
+      for (const system of systems) {
+        void startSystem(system, stopping.signal, (error) =>
+          clock.onProjectorError?.(error, system.view.name),
+        );
+      }
     },
     ready: async () => {
-      await Promise.all(runners.map((r) => r.whenReady()));
+      await Promise.all(running().map((r) => r.whenReady()));
     },
     close: async () => {
       // Confirmations in flight get a moment to finish, then their retries are abandoned.
       await Promise.race([intake.drain(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       gateway?.close();
       await intake.drain();
-      await Promise.all(runners.map((r) => r.stop()));
+      stopping.abort();
+      // A view closes while its runner stops: a webhook sleeping out a backoff, or a store that hangs,
+      // must not hold the shutdown (runner.stop() flags the stop before it waits).
+      await Promise.all([
+        runner.stop(),
+        ...systems.map(async (s) => {
+          const stopped = s.runner.stop();
+          await s.view.close().catch(() => undefined);
+          await stopped;
+        }),
+      ]);
       await parts.closeLog();
     },
   };

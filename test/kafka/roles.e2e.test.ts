@@ -76,6 +76,6 @@ describeKafka('separate roles on one Kafka topic', () => {
       PORT: '0',
     });
     expect(projector.code).toBe(78);
-    expect(projector.stderr).toMatch(/--role projector runs the per-system views/);
+    expect(projector.stderr).toMatch(/--role projector runs the system views declared under "views".*none are declared/);
   });
 });

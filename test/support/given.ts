@@ -47,7 +47,10 @@ function common(type: LedgerEvent['type'], fields: Fields<LedgerEvent>) {
   const program = fields.program ?? target.program;
   const occurredAt = fields.occurredAt ?? T0;
   return {
-    eventId: fields.eventId ?? `${TAG[type]}@${scope}@${occurredAt}`,
+    // Another phone's event gets its phone in the id, so it is not taken for a duplicate of PHONE's.
+    eventId:
+      fields.eventId ??
+      `${TAG[type]}@${scope}@${occurredAt}${fields.phone === undefined || fields.phone === PHONE ? '' : `@${fields.phone}`}`,
     phone: fields.phone ?? PHONE,
     brand,
     ...(program !== undefined && { program }),
@@ -89,7 +92,9 @@ export function reviewed(fields: Fields<ReviewResolved> = {}): ReviewResolved {
   return {
     ...base,
     type: 'ReviewResolved',
-    resolves: fields.resolves ?? `suspected@${base.scope}@${fields.occurredAt ?? T0}`,
+    resolves:
+      fields.resolves ??
+      `suspected@${base.scope}@${fields.occurredAt ?? T0}${base.phone === PHONE ? '' : `@${base.phone}`}`,
     outcome: fields.outcome ?? 'confirmed',
   };
 }

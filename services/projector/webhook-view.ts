@@ -1,0 +1,814 @@
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  assertName,
+  EMPTY_HISTORY,
+  evolve,
+  LedgerError,
+  scopeStates,
+  START,
+  type E164,
+  type EffectiveState,
+  type EventType,
+  type PhoneHistory,
+  type Position,
+  type ScopeKey,
+  type Status,
+} from '../ledger/index.js';
+import { pointToken, type LogRecord, type Undecodable } from '../log/index.js';
+import { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
+
+/** What the CRM receives: one POST per scope whose (status, allowed) changed, JSON. */
+export interface WebhookChange {
+  /** The view's name: which ledger feed this is. */
+  readonly view: string;
+  readonly phone: string;
+  readonly scope: ScopeKey;
+  /** `unknown` (allowed false) while the log holds an unreadable record for the phone: fail closed. */
+  readonly status: Status | 'unknown';
+  readonly allowed: boolean;
+  /** occurredAt (ISO) of the fact that caused the status; null for no_record and unknown. */
+  readonly since: string | null;
+  /** The event id of that fact; null for no_record and unknown. */
+  readonly eventId: string | null;
+  /** The type of the record that made the change; null for a repair or an unreadable record. */
+  readonly eventType: EventType | null;
+  /** That record's position token (`P:N`); null for a repair (not caused by one record). */
+  readonly position: string | null;
+  /** That record's occurredAt and recordedAt (ISO); for a repair the cause's; null when unknown. */
+  readonly occurredAt: string | null;
+  readonly recordedAt: string | null;
+  /** Why the status is unknown: the log holds a record for this phone that no schema can read. */
+  readonly quarantined?: string;
+}
+
+/** One line of `<dataDir>/views/<name>.dead-letter.jsonl`: a change the CRM never accepted. */
+export interface DeadLetter {
+  /** When it was given up (ISO). */
+  readonly at: string;
+  readonly idempotencyKey: string;
+  readonly url: string;
+  /** The body that was (or would have been) POSTed; null for an unreadable record without a key. */
+  readonly body: WebhookChange | null;
+  readonly attempts: number;
+  /** The last HTTP status, when the receiver answered. */
+  readonly status?: number;
+  readonly lastError: string;
+}
+
+/** One failed POST attempt; `retryInMs` is null when it was the last (the change is dead-lettered). */
+export class WebhookAttemptError extends LedgerError {
+  constructor(
+    message: string,
+    readonly idempotencyKey: string,
+    readonly attempt: number,
+    readonly retryInMs: number | null,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super('unavailable', message, options);
+  }
+}
+
+export interface WebhookViewOptions {
+  /** The view's name: in idempotency keys, bodies and file names (letters, digits, '.', '_', '-'). */
+  readonly name: string;
+  /** The CRM endpoint (http or https); credentials go in `headers`, not in the URL. */
+  readonly url: string;
+  /** Sent with every POST (authorization …); content-type and idempotency-key are always the view's. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The checkpoint and dead-letter files live in `<dataDir>/views`. */
+  readonly dataDir: string;
+  /** Attempts per change before it is dead-lettered (default 8). */
+  readonly maxAttempts?: number;
+  /** First retry delay (default 200 ms); doubles per attempt, with jitter, up to maxBackoffMs. */
+  readonly initialBackoffMs?: number;
+  /** Longest wait between attempts, Retry-After included (default 30 s). */
+  readonly maxBackoffMs?: number;
+  /** Per attempt (default 5 s); a timeout is retried. */
+  readonly timeoutMs?: number;
+  /** Observers (metrics, alerts). They run inside delivery: one that throws fails the batch. */
+  readonly onDeadLetter?: (entry: DeadLetter) => void;
+  readonly onAttemptFailed?: (error: WebhookAttemptError) => void;
+}
+
+/** The durable "already pushed" mark of one partition; the event id detects a checkpoint of another log. */
+interface SentMark {
+  readonly position: Position;
+  readonly eventId: string | null;
+}
+
+interface CheckpointFile {
+  readonly view: string;
+  readonly sent: readonly (SentMark | null)[];
+  readonly writtenAt: string;
+}
+
+/** What a change is attributed to in its body. */
+interface Origin {
+  readonly position: string | null;
+  readonly eventType: EventType | null;
+  readonly occurredAt: number | null;
+  readonly recordedAt: number | null;
+}
+
+type Outcome =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly retriable: boolean;
+      readonly message: string;
+      readonly status?: number;
+      readonly retryAfterMs?: number;
+      readonly cause?: unknown;
+    };
+
+const DEFAULTS = { maxAttempts: 8, initialBackoffMs: 200, maxBackoffMs: 30_000, timeoutMs: 5_000 };
+/** How much of an error response's body goes into the dead letter and the attempt error. */
+const ERROR_BODY_BYTES = 512;
+
+/**
+ * Pushes every change of a phone's suppression state to a CRM endpoint by HTTP POST, so a CRM that
+ * cannot read Redis or PostgreSQL still learns each STOP in real time. The CRM holds the state, so this
+ * view is not `readable`: `check` and `rows` answer what the CRM has been told.
+ *
+ * State and its cost: the phones' histories are kept in memory (one array of consent facts per phone
+ * with any fact — the price of computing "did this record change the phone's state?") and rebuilt at
+ * every start by replaying the whole log, so a start takes as long as a replay of the log. The durable
+ * part is small: per partition, the last position already pushed (`<name>.checkpoint.json`, written to
+ * a temporary file, fsynced, renamed, directory fsynced). Records at or below it only rebuild memory;
+ * records above it are POSTed. The checkpoint is written after each batch's POSTs and before
+ * `applyBatch` resolves, so a crash mid-batch re-sends at most that batch's changes (up to one read
+ * batch of the log) with the same idempotency keys, which the receiver must dedupe on.
+ *
+ * Delivery, per partition in log order and one change at a time: 2xx is delivered; 408, 429, 5xx, a
+ * network error or a timeout is retried with exponential backoff and jitter (Retry-After honoured, capped
+ * at maxBackoffMs) up to maxAttempts; any other answer is permanent. A change given up is appended to
+ * `<name>.dead-letter.jsonl` (fsynced) for an operator and the view moves on: the change is on disk and
+ * the event is still on the log. Retries happen inside `applyBatch`, so the runner stays healthy while
+ * they run and shows the wait as lag; `close()` cuts them short (the batch is then re-fed at next start).
+ *
+ * A phone the log holds an unreadable record for is pushed as `unknown` (allowed false) at global and
+ * at each of its rows, then and for every later change, so the CRM fails closed as the gate does. The
+ * checkpoint only covers one endpoint and one log: pointing the view at a new CRM needs a rebuild
+ * (`staging` + `promote`), and a checkpoint that names another event than the log holds at its position
+ * is refused rather than trusted.
+ */
+export class WebhookView implements SystemView {
+  readonly kind = 'webhook';
+  readonly readable = false;
+  readonly name: string;
+  private readonly url: string;
+  private readonly headers: Headers;
+  private readonly viewsDir: string;
+  private checkpointFile: string;
+  private readonly deadLetterFile: string;
+  private readonly maxAttempts: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly timeoutMs: number;
+  /** A staging view starts from an empty checkpoint whatever a past rebuild left. */
+  private fresh = false;
+
+  private readonly histories = new Map<E164, PhoneHistory>();
+  /** Per partition, the last record folded into memory. */
+  private readonly applied: Position[] = [];
+  /** Per partition, what the checkpoint file says was pushed. */
+  private sent: (SentMark | undefined)[] = [];
+  private readonly unreadable = new Map<string, Undecodable>();
+  private opened = false;
+  private closing = new AbortController();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Checkpoint and dead-letter writes, one at a time (partitions may be fed concurrently). */
+  private files: Promise<unknown> = Promise.resolve();
+  private deadLetterDirSynced = false;
+
+  constructor(private readonly options: WebhookViewOptions) {
+    this.name = validName(options.name);
+    this.url = validUrl(options.url);
+    this.headers = validHeaders(options.headers ?? {});
+    this.maxAttempts = positiveInteger('maxAttempts', options.maxAttempts ?? DEFAULTS.maxAttempts);
+    this.initialBackoffMs = nonNegative(
+      'initialBackoffMs',
+      options.initialBackoffMs ?? DEFAULTS.initialBackoffMs,
+    );
+    this.maxBackoffMs = nonNegative('maxBackoffMs', options.maxBackoffMs ?? DEFAULTS.maxBackoffMs);
+    this.timeoutMs = positiveInteger('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs);
+    this.viewsDir = join(options.dataDir, 'views');
+    this.checkpointFile = join(this.viewsDir, `${this.name}.checkpoint.json`);
+    this.deadLetterFile = join(this.viewsDir, `${this.name}.dead-letter.jsonl`);
+  }
+
+  async open(): Promise<void> {
+    if (this.opened) return;
+    await mkdir(this.viewsDir, { recursive: true });
+    if (this.fresh) {
+      await rm(this.checkpointFile, { force: true });
+      this.sent = [];
+    } else {
+      this.sent = await this.readCheckpoint();
+    }
+    this.closing = new AbortController();
+    this.opened = true;
+  }
+
+  /**
+   * Stops at once: a POST in flight or a backoff is aborted, and the batch it was in rejects (it is
+   * re-fed at the next start). Close the view before, or together with, stopping its runner: the
+   * runner's stop waits for the batch in hand, which may be sleeping out a 30 s Retry-After.
+   */
+  async close(): Promise<void> {
+    this.opened = false;
+    this.closing.abort();
+    await Promise.allSettled([...this.inFlight]);
+    await this.files.catch(() => undefined);
+  }
+
+  /**
+   * Memory is the state, so a partition resumes where memory is: the start of the log for a new
+   * instance (every start replays), and no replay again when the same instance is reassigned it.
+   */
+  checkpoint(partition: number): Promise<Position> {
+    return Promise.resolve(this.applied[partition] ?? START);
+  }
+
+  applyBatch(records: readonly LogRecord[]): Promise<void> {
+    return this.track(this.applyInOrder(records));
+  }
+
+  quarantine(record: Undecodable): Promise<void> {
+    return this.track(this.quarantineInOrder(record));
+  }
+
+  check(phone: E164, brand: string, program?: string): Promise<ViewAnswer> {
+    const unreadable = this.unreadable.get(phone);
+    if (unreadable !== undefined) {
+      return Promise.resolve({
+        status: 'unknown',
+        allowed: false,
+        since: null,
+        eventId: null,
+        quarantined: unreadable.reason,
+      });
+    }
+    const row = rowFor(rowsOf(phone, this.histories.get(phone) ?? EMPTY_HISTORY), brand, program);
+    return Promise.resolve({
+      status: row?.status ?? 'no_record',
+      allowed: row?.allowed ?? true,
+      since: row?.since ?? null,
+      eventId: row?.eventId ?? null,
+    });
+  }
+
+  rows(): AsyncIterable<ScopeRow> {
+    const rows = this.rowsInMemory();
+    return { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(rows.next()) }) };
+  }
+
+  /**
+   * POSTs every row the history gives (and no_record for a scope memory had that it does not give),
+   * then makes it memory. Keys name the cause, so repeating a repair is deduped by the receiver.
+   * Rejects, after trying every row, when any was dead-lettered.
+   */
+  async repair(phone: E164, history: PhoneHistory): Promise<void> {
+    await this.track(this.repairInOrder(phone, history));
+  }
+
+  /**
+   * The same view with a checkpoint of its own (`<name>.staging.checkpoint.json`, emptied), opened: fed
+   * from the start of the log it re-sends every change with its original idempotency key, and `promote`
+   * renames its checkpoint over the live one. A live instance still running afterwards keeps its own
+   * position in memory and writes it at its next batch; stop it before promoting.
+   */
+  async staging(): Promise<WebhookView & { promote(): Promise<void> }> {
+    const staged = new WebhookView(this.options);
+    staged.checkpointFile = join(this.viewsDir, `${this.name}.staging.checkpoint.json`);
+    staged.fresh = true;
+    await staged.open();
+    const live = this.checkpointFile;
+    const promote = async (): Promise<void> => {
+      await staged.serially(async () => {
+        // Written even when nothing was sent, so the rename always has a file to move.
+        await writeDurably(staged.viewsDir, staged.checkpointFile, staged.checkpointJson(staged.sent));
+        await rename(staged.checkpointFile, live);
+        await syncDirectory(staged.viewsDir);
+      });
+    };
+    return Object.assign(staged, { promote });
+  }
+
+  private async applyInOrder(records: readonly LogRecord[]): Promise<void> {
+    this.assertOpen();
+    const last = records[records.length - 1];
+    if (last === undefined) return;
+    const { partition } = last;
+    const sent = this.sent[partition];
+    for (const record of records) {
+      if (record.position <= (this.applied[partition] ?? START)) continue;
+      if (sent !== undefined && record.position === sent.position) this.assertSameLog(record, sent);
+      const phone = record.event.phone;
+      const before = this.histories.get(phone) ?? EMPTY_HISTORY;
+      const after = evolve(before, record);
+      if (after !== before && record.position > (sent?.position ?? START)) {
+        const origin: Origin = {
+          position: pointToken(record),
+          eventType: record.event.type,
+          occurredAt: record.event.occurredAt,
+          recordedAt: record.event.recordedAt,
+        };
+        for (const [scope, state] of changedScopes(before, after)) {
+          const key = `${this.name}:${partition}:${record.position}:${scope}`;
+          await this.deliver(key, this.body(phone, scope, state, origin));
+        }
+      }
+      // Only once its changes are out: a batch cut short is re-fed and sends what it had not sent.
+      if (after !== before) this.histories.set(phone, after);
+      this.applied[partition] = record.position;
+    }
+    if (last.position > (sent?.position ?? START)) {
+      await this.saveSent(partition, { position: last.position, eventId: last.event.eventId });
+    }
+  }
+
+  private async quarantineInOrder(record: Undecodable): Promise<void> {
+    this.assertOpen();
+    const { partition, position, key } = record;
+    if (position <= (this.applied[partition] ?? START)) return;
+    const sent = this.sent[partition]?.position ?? START;
+    if (key !== null) this.unreadable.set(key, record);
+    if (position > sent) {
+      const scopes = new Set<ScopeKey>(['global']);
+      for (const scope of scopeStates(this.histories.get(key as E164) ?? EMPTY_HISTORY).keys()) {
+        scopes.add(scope);
+      }
+      const origin: Origin = {
+        position: pointToken(record),
+        eventType: null,
+        occurredAt: null,
+        recordedAt: null,
+      };
+      for (const scope of scopes) {
+        const idempotencyKey = `${this.name}:${partition}:${position}:${scope}`;
+        if (key === null) {
+          await this.deadLetter({
+            at: new Date().toISOString(),
+            idempotencyKey,
+            url: this.url,
+            body: null,
+            attempts: 0,
+            lastError: `the record at ${pointToken(record)} cannot be read (${record.reason}) and has no key: no phone to fail closed for`,
+          });
+        } else {
+          await this.deliver(idempotencyKey, this.body(key, scope, undefined, origin));
+        }
+      }
+    }
+    this.applied[partition] = position;
+    if (position > sent) await this.saveSent(partition, { position, eventId: null });
+  }
+
+  private async repairInOrder(phone: E164, history: PhoneHistory): Promise<void> {
+    this.assertOpen();
+    const states = scopeStates(history);
+    const removed = [...scopeStates(this.histories.get(phone) ?? EMPTY_HISTORY).keys()].filter(
+      (scope) => !states.has(scope),
+    );
+    let undelivered = 0;
+    const push = async (scope: ScopeKey, state: EffectiveState): Promise<void> => {
+      const cause = state.cause;
+      const key = `${this.name}:repair:${phone}:${scope}:${cause?.eventId ?? 'none'}`;
+      const origin: Origin = {
+        position: null,
+        eventType: null,
+        occurredAt: cause?.occurredAt ?? null,
+        recordedAt: cause?.recordedAt ?? null,
+      };
+      if (!(await this.deliver(key, this.body(phone, scope, state, origin)))) undelivered += 1;
+    };
+    for (const [scope, state] of states) await push(scope, state);
+    for (const scope of removed) await push(scope, { status: 'no_record', allowed: true });
+    if (history.length === 0) this.histories.delete(phone);
+    else this.histories.set(phone, history);
+    if (undelivered > 0) {
+      throw new LedgerError(
+        'unavailable',
+        `${undelivered} of ${states.size + removed.length} rows of ${phone} could not be pushed to ${this.url}; they are in ${this.deadLetterFile}`,
+      );
+    }
+  }
+
+  /** A change as the CRM gets it; a phone the log holds an unreadable record for is unknown at every scope. */
+  private body(
+    phone: string,
+    scope: ScopeKey,
+    state: EffectiveState | undefined,
+    origin: Origin,
+  ): WebhookChange {
+    const unreadable = this.unreadable.get(phone);
+    const known = unreadable === undefined ? state : undefined;
+    return {
+      view: this.name,
+      phone,
+      scope,
+      status: known?.status ?? 'unknown',
+      allowed: known?.allowed ?? false,
+      since: iso(known?.cause?.occurredAt ?? null),
+      eventId: known?.cause?.eventId ?? null,
+      eventType: origin.eventType,
+      position: origin.position,
+      occurredAt: iso(origin.occurredAt),
+      recordedAt: iso(origin.recordedAt),
+      ...(unreadable !== undefined && { quarantined: unreadable.reason }),
+    };
+  }
+
+  /** POSTs until delivered or given up (then dead-lettered): true when delivered. Rejects only on close. */
+  private async deliver(idempotencyKey: string, body: WebhookChange): Promise<boolean> {
+    const payload = JSON.stringify(body);
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await this.post(idempotencyKey, payload);
+      if (outcome.ok) return true;
+      const last = !outcome.retriable || attempt >= this.maxAttempts;
+      const delay = last ? null : this.backoff(attempt, outcome.retryAfterMs);
+      this.options.onAttemptFailed?.(
+        new WebhookAttemptError(
+          `POST ${this.url} (${idempotencyKey}) attempt ${attempt}: ${outcome.message}`,
+          idempotencyKey,
+          attempt,
+          delay,
+          outcome.status,
+          { cause: outcome.cause },
+        ),
+      );
+      if (delay === null) {
+        await this.deadLetter({
+          at: new Date().toISOString(),
+          idempotencyKey,
+          url: this.url,
+          body,
+          attempts: attempt,
+          ...(outcome.status !== undefined && { status: outcome.status }),
+          lastError: outcome.message,
+        });
+        return false;
+      }
+      await sleep(delay, this.closing.signal);
+      this.assertNotClosing();
+    }
+  }
+
+  private async post(idempotencyKey: string, payload: string): Promise<Outcome> {
+    this.assertNotClosing();
+    const headers = new Headers(this.headers);
+    headers.set('content-type', 'application/json');
+    headers.set('idempotency-key', idempotencyKey);
+    let response: Response;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        headers,
+        body: payload,
+        // A redirect is a misconfigured URL (and would turn the POST into a GET): not followed.
+        redirect: 'manual',
+        signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs)]),
+      });
+    } catch (error) {
+      this.assertNotClosing();
+      const timedOut = (error as { name?: unknown } | null)?.name === 'TimeoutError';
+      return {
+        ok: false,
+        retriable: true,
+        message: timedOut ? `no answer within ${this.timeoutMs} ms` : describeFailure(error),
+        cause: error,
+      };
+    }
+    const { status } = response;
+    if (status >= 200 && status < 300) {
+      await response.body?.cancel().catch(() => undefined);
+      return { ok: true };
+    }
+    const text = await bodySnippet(response).catch(() => '');
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    return {
+      ok: false,
+      retriable: status === 408 || status === 429 || status >= 500,
+      status,
+      message: `HTTP ${status}${text === '' ? '' : `: ${text}`}`,
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+    };
+  }
+
+  /** Exponential with equal jitter, or the receiver's Retry-After; never above maxBackoffMs. */
+  private backoff(attempt: number, retryAfterMs: number | undefined): number {
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.maxBackoffMs);
+    const base = Math.min(this.initialBackoffMs * 2 ** (attempt - 1), this.maxBackoffMs);
+    return base / 2 + Math.random() * (base / 2);
+  }
+
+  private async deadLetter(entry: DeadLetter): Promise<void> {
+    await this.serially(async () => {
+      await appendDurably(this.deadLetterFile, `${JSON.stringify(entry)}\n`);
+      if (!this.deadLetterDirSynced) {
+        // The file may be new: its directory entry must be on disk too.
+        await syncDirectory(this.viewsDir);
+        this.deadLetterDirSynced = true;
+      }
+    });
+    this.options.onDeadLetter?.(entry);
+  }
+
+  private async saveSent(partition: number, mark: SentMark): Promise<void> {
+    await this.serially(async () => {
+      const next = [...this.sent];
+      next[partition] = mark;
+      await writeDurably(this.viewsDir, this.checkpointFile, this.checkpointJson(next));
+      this.sent = next;
+    });
+  }
+
+  private checkpointJson(sent: readonly (SentMark | undefined)[]): string {
+    const file: CheckpointFile = {
+      view: this.name,
+      sent: Array.from(sent, (mark) => mark ?? null),
+      writtenAt: new Date().toISOString(),
+    };
+    return `${JSON.stringify(file)}\n`;
+  }
+
+  private async readCheckpoint(): Promise<(SentMark | undefined)[]> {
+    let text: string;
+    try {
+      text = await readFile(this.checkpointFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const invalid = (why: string): LedgerError =>
+      new LedgerError(
+        'invalid_config',
+        `${this.checkpointFile} is not a checkpoint of webhook view ${this.name} (${why}); remove it to push every change again (receivers dedupe on the idempotency key)`,
+      );
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw invalid('not JSON');
+    }
+    if (!isCheckpointFile(parsed)) throw invalid('unexpected shape');
+    if (parsed.view !== this.name) throw invalid(`it belongs to view ${parsed.view}`);
+    return parsed.sent.map((mark) => mark ?? undefined);
+  }
+
+  /**
+   * The checkpoint names the event at its position: another event there means the log was replaced
+   * (a new topic, another data directory), and trusting the checkpoint would silently skip pushes.
+   */
+  private assertSameLog(record: LogRecord, sent: SentMark): void {
+    if (sent.eventId === null || sent.eventId === record.event.eventId) return;
+    throw new LedgerError(
+      'invalid_config',
+      `webhook view ${this.name}: ${this.checkpointFile} says event ${sent.eventId} was pushed at ${pointToken({ partition: record.partition, position: sent.position })}, but the log holds ${record.event.eventId} there — it was written for another log; remove it to push every change to ${this.url} again`,
+    );
+  }
+
+  private *rowsInMemory(): Generator<ScopeRow, undefined> {
+    for (const [phone, history] of this.histories) yield* rowsOf(phone, history).values();
+    return undefined;
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.files.then(work);
+    this.files = run.catch(() => undefined);
+    return run;
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const forget = (): void => {
+      this.inFlight.delete(work);
+    };
+    work.then(forget, forget);
+    return work;
+  }
+
+  private assertOpen(): void {
+    if (!this.opened) {
+      throw new LedgerError(
+        'unavailable',
+        `webhook view ${this.name} is not open: open() it before feeding it`,
+      );
+    }
+  }
+
+  private assertNotClosing(): void {
+    if (this.closing.signal.aborted) {
+      throw new LedgerError('unavailable', `webhook view ${this.name} was closed`);
+    }
+  }
+}
+
+function rowsOf(phone: E164, history: PhoneHistory): Map<ScopeKey, ScopeRow> {
+  const rows = new Map<ScopeKey, ScopeRow>();
+  for (const [scope, state] of scopeStates(history)) {
+    rows.set(scope, {
+      phone,
+      scope,
+      status: state.status,
+      allowed: state.allowed,
+      since: state.cause?.occurredAt ?? null,
+      eventId: state.cause?.eventId ?? null,
+    });
+  }
+  return rows;
+}
+
+/** The scopes whose (status, allowed) differ between two histories of a phone, with the new state. */
+function changedScopes(before: PhoneHistory, after: PhoneHistory): [ScopeKey, EffectiveState][] {
+  const was = scopeStates(before);
+  const changed: [ScopeKey, EffectiveState][] = [];
+  for (const [scope, state] of scopeStates(after)) {
+    const old = was.get(scope);
+    if (old === undefined || old.status !== state.status || old.allowed !== state.allowed) {
+      changed.push([scope, state]);
+    }
+  }
+  return changed;
+}
+
+async function writeDurably(dir: string, file: string, content: string): Promise<void> {
+  const temporary = `${file}.tmp`;
+  const handle = await open(temporary, 'w');
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+  await syncDirectory(dir);
+}
+
+async function appendDurably(file: string, line: string): Promise<void> {
+  const handle = await open(file, 'a');
+  try {
+    await handle.writeFile(line, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Seconds or an HTTP date, as RFC 9110 allows; undefined when absent or unreadable. */
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** The start of an error answer's body, for the operator; the rest is discarded. */
+async function bodySnippet(response: Response): Promise<string> {
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // Leaving the loop early cancels the stream: a huge error page is never read whole.
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    size += chunk.byteLength;
+    if (size >= ERROR_BODY_BYTES) break;
+  }
+  const text = Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8');
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * fetch's "fetch failed" hides the reason (ECONNREFUSED …) in its cause. Read by shape, not instanceof:
+ * fetch's errors may come from another realm (a test runner's sandbox).
+ */
+function describeFailure(error: unknown): string {
+  const message = messageOf(error);
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const why = cause === undefined ? '' : messageOf(cause);
+  return why === '' ? message : `${message}: ${why}`;
+}
+
+function messageOf(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return String(error);
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  if (typeof message === 'string' && message !== '') return message;
+  return typeof code === 'string' ? code : 'unknown error';
+}
+
+function iso(epochMs: number | null): string | null {
+  return epochMs === null ? null : new Date(epochMs).toISOString();
+}
+
+function isCheckpointFile(value: unknown): value is CheckpointFile {
+  if (typeof value !== 'object' || value === null) return false;
+  const { view, sent } = value as Partial<Record<keyof CheckpointFile, unknown>>;
+  return (
+    typeof view === 'string' &&
+    Array.isArray(sent) &&
+    sent.every(
+      (mark: unknown) =>
+        mark === null ||
+        (typeof mark === 'object' &&
+          Number.isSafeInteger((mark as { position?: unknown }).position) &&
+          ((mark as { eventId?: unknown }).eventId === null ||
+            typeof (mark as { eventId?: unknown }).eventId === 'string')),
+    )
+  );
+}
+
+function validName(name: string): string {
+  try {
+    return assertName('brand', name);
+  } catch {
+    throw new LedgerError(
+      'invalid_config',
+      `webhook view name "${name}" is not valid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (it names files and idempotency keys)`,
+    );
+  }
+}
+
+function validUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new LedgerError(
+      'invalid_config',
+      `webhook url "${url}" is not a URL: give one such as https://crm.example.com/hooks/stop`,
+    );
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new LedgerError('invalid_config', `webhook url "${url}" must be http or https`);
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new LedgerError(
+      'invalid_config',
+      'the webhook url must not carry credentials (they would be written to the dead-letter file): put them in an authorization header',
+    );
+  }
+  return parsed.href;
+}
+
+function validHeaders(headers: Readonly<Record<string, string>>): Headers {
+  try {
+    return new Headers(headers);
+  } catch (error) {
+    throw new LedgerError(
+      'invalid_config',
+      `webhook headers are not valid HTTP headers: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new LedgerError(
+      'invalid_config',
+      `webhook ${name} must be a whole number of at least 1, not ${value}`,
+    );
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new LedgerError(
+      'invalid_config',
+      `webhook ${name} must be a number of milliseconds, 0 or more, not ${value}`,
+    );
+  }
+  return value;
+}

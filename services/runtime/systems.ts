@@ -1,0 +1,125 @@
+import type { Config, ViewConfig } from '../config/index.js';
+import { SystemGate, type GateOptions } from '../gate/index.js';
+import type { EventLog } from '../log/index.js';
+import {
+  PostgresView,
+  ProjectorRunner,
+  RedisView,
+  WebhookView,
+  type SystemView,
+} from '../projector/index.js';
+
+/**
+ * One sending system's view: its store, the runner that feeds it, and the gate that reads it. A rebuild
+ * replaces the runner (a stopped runner does not start again).
+ */
+export class SystemEntry {
+  readonly gate: SystemGate;
+
+  constructor(
+    readonly config: ViewConfig,
+    readonly view: SystemView,
+    private current: ProjectorRunner,
+    private readonly makeRunner: (projection: SystemView, group?: string) => ProjectorRunner,
+    gateOptions: GateOptions,
+  ) {
+    this.gate = new SystemGate(view, current, gateOptions);
+  }
+
+  get runner(): ProjectorRunner {
+    return this.current;
+  }
+
+  /** A runner for this view's settings, feeding `projection` (this view, or its staging copy). */
+  newRunner(projection: SystemView = this.view, group?: string): ProjectorRunner {
+    return this.makeRunner(projection, group);
+  }
+
+  /** Feeds the view from `runner` from now on, and lets the gate serve from it. */
+  replaceRunner(runner: ProjectorRunner): void {
+    this.current = runner;
+    this.gate.resume(runner);
+  }
+}
+
+export interface SystemHooks {
+  readonly now?: () => number;
+  readonly onError?: (error: unknown, view: string) => void;
+  readonly onDeadLetter?: (view: string, detail: object) => void;
+}
+
+/** The store a view configuration names. */
+export function createSystemView(config: ViewConfig, dataDir: string, hooks: SystemHooks = {}): SystemView {
+  switch (config.kind) {
+    case 'redis':
+      return new RedisView({
+        name: config.name,
+        url: config.url,
+        ...(config.prefix !== undefined && { prefix: config.prefix }),
+      });
+    case 'postgres':
+      return new PostgresView({
+        name: config.name,
+        connectionString: config.connectionString,
+        ...(config.table !== undefined && { table: config.table }),
+        ...(config.schema !== undefined && { schema: config.schema }),
+      });
+    case 'webhook':
+      return new WebhookView({
+        name: config.name,
+        url: config.url,
+        dataDir,
+        ...(config.headers !== undefined && { headers: config.headers }),
+        ...(config.maxAttempts !== undefined && { maxAttempts: config.maxAttempts }),
+        onDeadLetter: (entry) => hooks.onDeadLetter?.(config.name, entry),
+      });
+    default: {
+      const never: never = config;
+      throw new Error(`unknown view kind ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * Every configured system view with its runner. On Kafka each is its own consumer group
+ * (`ledger-view-<name>`): processes running the same view share its partitions.
+ */
+export function assembleSystems(config: Config, log: EventLog, hooks: SystemHooks = {}): SystemEntry[] {
+  return config.views.map((viewConfig) => {
+    const view = createSystemView(viewConfig, config.dataDir, hooks);
+    const makeRunner = (projection: SystemView, group = `ledger-view-${viewConfig.name}`) =>
+      new ProjectorRunner(log, projection, {
+        group,
+        ...(hooks.now !== undefined && { now: hooks.now }),
+        onError: (error) => hooks.onError?.(error, viewConfig.name),
+      });
+    return new SystemEntry(viewConfig, view, makeRunner(view), makeRunner, {
+      maxStalenessMs: viewConfig.maxStalenessMs ?? config.maxStalenessMs,
+      readWaitMs: config.readWaitMs,
+    });
+  });
+}
+
+/**
+ * Opens the view's store, retrying with backoff while it is unreachable (the runner reports the view
+ * not ready meanwhile, so checks against it fail closed), then starts its runner.
+ */
+export async function startSystem(
+  entry: SystemEntry,
+  signal: AbortSignal,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  let delay = 200;
+  while (!signal.aborted) {
+    try {
+      await entry.view.open();
+      if (signal.aborted) return;
+      entry.runner.start();
+      return;
+    } catch (error) {
+      onError(error);
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}
