@@ -297,6 +297,39 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         return { ...result, since: iso(result.since), asOf: cursorToken(result.asOf) };
       },
     );
+
+    app.get(
+      '/v1/audit/:phone',
+      {
+        schema: {
+          summary: 'Every event of a number, with evidence and the effective state',
+          params: PhoneParams,
+          querystring: AuditQuery,
+          response: { 200: AuditReply, ...errors },
+        },
+      },
+      async (request) => {
+        const phone = phoneOf(request.params.phone);
+        const at = request.query.at === undefined ? undefined : Date.parse(request.query.at);
+        if (ledger.history === undefined) {
+          throw new LedgerError(
+            'unavailable',
+            'per-number audit on Kafka reads the per-phone projection in PostgreSQL: declare a postgres view in LEDGER_CONFIG_FILE and ask a process that runs it (role all or projector)',
+          );
+        }
+        const report = await auditPhone(ledger.history, ledger.views, phone, at);
+        return {
+          phone: report.phone,
+          at: iso(report.at),
+          events: report.events.map((entry) => ({
+            position: pointToken(entry),
+            event: eventJson(entry.event),
+            views: entry.views.map((v) => ({ ...v, appliedAt: iso(v.appliedAt) })),
+          })),
+          effective: report.effective.map((s) => ({ ...s, since: iso(s.since) })),
+        };
+      },
+    );
   }
 
   if (roles.includes('gate')) {
@@ -343,39 +376,6 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         });
         metrics.observeCheck('batch', Number(process.hrtime.bigint() - started) / 1e9, phones.length);
         return { results, asOf: cursorToken(gate.asOf) };
-      },
-    );
-
-    app.get(
-      '/v1/audit/:phone',
-      {
-        schema: {
-          summary: 'Every event of a number, with evidence and the effective state',
-          params: PhoneParams,
-          querystring: AuditQuery,
-          response: { 200: AuditReply, ...errors },
-        },
-      },
-      async (request) => {
-        const phone = phoneOf(request.params.phone);
-        const at = request.query.at === undefined ? undefined : Date.parse(request.query.at);
-        if (ledger.history === undefined) {
-          throw new LedgerError(
-            'unavailable',
-            'per-number audit on Kafka needs the per-phone projection into PostgreSQL, which this build does not have yet; replay the topic, or run on the embedded log',
-          );
-        }
-        const report = await auditPhone(ledger.history, ledger.views, phone, at);
-        return {
-          phone: report.phone,
-          at: iso(report.at),
-          events: report.events.map((entry) => ({
-            position: pointToken(entry),
-            event: eventJson(entry.event),
-            views: entry.views.map((v) => ({ ...v, appliedAt: iso(v.appliedAt) })),
-          })),
-          effective: report.effective.map((s) => ({ ...s, since: iso(s.since) })),
-        };
       },
     );
   }
@@ -440,7 +440,10 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       (request) => {
         const progress = ledger.maintenance.progress(request.params.name);
         if (progress === undefined) {
-          throw new LedgerError('not_found', `view ${request.params.name} has not been rebuilt by this process`);
+          throw new LedgerError(
+            'not_found',
+            `view ${request.params.name} has not been rebuilt by this process`,
+          );
         }
         return rebuildJson(progress);
       },

@@ -3,9 +3,9 @@ import type { ViewProgress } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { Gate } from '../gate/index.js';
 import { HttpGateway, Intake, type RecordedFact } from '../intake/index.js';
-import type { E164, PhoneHistory } from '../ledger/index.js';
+import { LedgerError, type E164, type PhoneHistory } from '../ledger/index.js';
 import { reached, type EventLog, type LogPoint, type PhoneHistorySource } from '../log/index.js';
-import { MemoryView, ProjectorRunner } from '../projector/index.js';
+import { MemoryView, PostgresView, ProjectorRunner } from '../projector/index.js';
 import { createMetrics, type Metrics } from '../telemetry/index.js';
 import { Maintenance } from './maintenance.js';
 import { assembleSystems, startSystem, type SystemEntry } from './systems.js';
@@ -125,7 +125,7 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
   return {
     config,
     log,
-    history: parts.history,
+    history: parts.history ?? perPhoneProjection(log, systems),
     view,
     get runners() {
       return [runner, ...systems.map((s) => s.runner)];
@@ -180,6 +180,32 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
         }),
       ]);
       await parts.closeLog();
+    },
+  };
+}
+
+/** How long an audit waits for the PostgreSQL projection to reach the log's head. */
+const AUDIT_WAIT_MS = 5_000;
+
+/**
+ * Where the log cannot be read per phone (Kafka), a PostgreSQL view run by this process holds every
+ * event per phone: audit reads it once the view has applied everything the log held when asked.
+ */
+function perPhoneProjection(log: EventLog, systems: readonly SystemEntry[]): PhoneHistorySource | undefined {
+  const entry = systems.find((s) => s.view instanceof PostgresView);
+  if (entry === undefined) return undefined;
+  const view = entry.view as PostgresView;
+  return {
+    readPhone: async (phone) => {
+      const head = await log.head();
+      const points = head.map((position, partition) => ({ partition, position }));
+      if (!(await entry.runner.waitFor(points, AUDIT_WAIT_MS))) {
+        throw new LedgerError(
+          'unavailable',
+          `the per-phone projection (view ${view.name}) is behind the log; retry shortly`,
+        );
+      }
+      return view.readPhone(phone);
     },
   };
 }
