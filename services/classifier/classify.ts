@@ -1,13 +1,25 @@
 import {
+  ABBREVIATIONS,
+  ABOUT_KEYWORDS,
+  CLOSING_KEYWORDS,
+  CONTRACTIONS,
   FILLER,
+  FRAGMENTS,
+  LAUGHTER,
   LEXICONS,
   NOT_A_REQUEST,
+  NOT_THIS_PERSON,
+  OPENING_KEYWORD,
   OTHER_SENSES,
+  QUESTION_WORDS,
+  REAL_WORDS,
   REVIEW_PHRASES,
+  SPELLING_TARGETS,
   STRONG_WORDS,
   TYPO_TARGETS,
   type Lexicon,
 } from './lexicon.js';
+import { patternLists, withFragments } from './patterns.js';
 
 export type Intent = 'opt_out' | 'opt_in' | 'help' | 'none' | 'review';
 
@@ -94,8 +106,6 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
 };
 const CONFUSABLE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'gu');
 const STOP_SIGNS = /[\u{1F6D1}\u26D4\u{1F6AB}]/gu;
-const ASCII = /^[\x20-\x7e]*$/;
-const ASCII_NOT_WORD = /[^a-z0-9]+/g;
 const ASCII_RUNS = /([a-z])\1{2,}/g;
 
 /**
@@ -104,20 +114,17 @@ const ASCII_RUNS = /([a-z])\1{2,}/g;
  * all normalise to plain words.
  */
 export function normaliseReply(text: string): string {
-  return unspaced(basic(text));
+  return normalisedWords(text).join(' ');
+}
+
+/** The words of the normalised reply. */
+function normalisedWords(text: string): string[] {
+  // Most replies are plain ASCII: none of the Unicode passes can change them.
+  const words = basicAscii(text) ?? basic(text).split(' ');
+  return unspaced(words);
 }
 
 function basic(text: string): string {
-  // Most replies are plain ASCII: none of the Unicode passes can change them.
-  if (ASCII.test(text)) {
-    return text
-      .toLowerCase()
-      .replace(/#/g, ' number ')
-      .replace(/\$/g, 's')
-      .replace(ASCII_NOT_WORD, ' ')
-      .replace(ASCII_RUNS, '$1')
-      .trim();
-  }
   return text
     .normalize('NFKC')
     .replace(FORMAT, '')
@@ -131,6 +138,77 @@ function basic(text: string): string {
     .replace(NOT_WORD, ' ')
     .replace(RUNS, '$1')
     .trim();
+}
+
+/**
+ * The ASCII case (undefined for any other) in one pass: lower case, "#" read as "number", "$" as "s", anything but a letter or a
+ * digit a word break, and a letter stretched three times or more ("stooop") written once.
+ */
+function basicAscii(text: string): string[] | undefined {
+  let latin = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 255) return undefined;
+    if (c > 126) latin = true;
+  }
+  if (latin) return latinWords(text);
+  const lower = text.toLowerCase();
+  const words: string[] = [];
+  let start = -1;
+  let dollar = false;
+  let stretched = false;
+  let previous = 0;
+  let run = 0;
+  for (let i = 0; i <= lower.length; i++) {
+    const c = i < lower.length ? lower.charCodeAt(i) : 32;
+    const letter = (c >= 97 && c <= 122) || c === 36;
+    if (letter || (c >= 48 && c <= 57)) {
+      if (start < 0) start = i;
+      if (c === 36) dollar = true;
+      const key = c === 36 ? 115 : c;
+      if (letter && key === previous) {
+        if (++run === 3) stretched = true;
+      } else {
+        previous = letter ? key : 0;
+        run = 1;
+      }
+    } else {
+      if (start >= 0) words.push(lower.slice(start, i));
+      start = -1;
+      previous = 0;
+      if (c === 35) words.push('number');
+    }
+  }
+  if (!dollar && !stretched) return words;
+  return words.map((word) => word.replace(/\$/g, 's').replace(ASCII_RUNS, '$1'));
+}
+
+/**
+ * How each character up to U+00FF reads after the Unicode passes, worked out once by running them: ''
+ * when dropped (a soft hyphen), ' ' for a word break, or the letters it becomes ("É" → "e", "²" → "2").
+ * Below U+0100 those passes act on one character at a time, so the table gives the same words.
+ */
+const LATIN = Array.from({ length: 256 }, (_, c) => {
+  // Digits fence the character: they are kept as they are, and never stretched.
+  const probe = basic(`0${String.fromCharCode(c)}0`);
+  return probe === '00' ? '' : probe.slice(1, -1).replace(/^ +| +$/g, ' ');
+});
+
+/** The words of a reply written in Latin-1 ("sí, gracias", "Arrêtez SVP"), read through `LATIN`. */
+function latinWords(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  for (let i = 0; i < text.length; i++) {
+    for (const ch of LATIN[text.charCodeAt(i)] ?? ' ') {
+      if (ch !== ' ') word += ch;
+      else if (word !== '') {
+        words.push(word);
+        word = '';
+      }
+    }
+  }
+  if (word !== '') words.push(word);
+  return words.map((w) => w.replace(RUNS, '$1'));
 }
 
 const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't' };
@@ -148,9 +226,64 @@ function deleet(text: string): string {
 }
 
 /** "S T O P", "s-t-o-p", "U N S U B S C R I B E": a word spelt out letter by letter. */
-function unspaced(text: string): string {
-  return /^(\p{L} ){2,}\p{L}$/u.test(text) ? text.replace(/ /g, '') : text;
+function unspaced(words: string[]): string[] {
+  if (words.length === 1 && words[0] === '') return [];
+  // A letter is one code point: at most two UTF-16 units.
+  if (words.length < 3 || words.some((word) => word.length > 2)) return words;
+  return /^(\p{L} ){2,}\p{L}$/u.test(words.join(' ')) ? [words.join('')] : words;
 }
+
+const ABBREVIATION = new Map(Object.entries(ABBREVIATIONS).map(([short, long]) => [short, long.split(' ')]));
+const CONTRACTION = new Map(Object.entries(CONTRACTIONS));
+
+/**
+ * The words a reply is matched on: texting shorthand spelt out ("plz remve me from ur list" → "please
+ * remove me from your list"), contractions joined ("don t" → "dont") and slips in the words phrase
+ * patterns hang on corrected. Real words are left alone ("remote" is not "remove").
+ */
+export function canonicalise(words: readonly string[]): readonly string[] {
+  // Written lazily: most replies need no change, and then the words themselves are the answer.
+  let out: string[] | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] ?? '';
+    const previous = out === undefined ? words[i - 1] : out[out.length - 1];
+    if (word.length <= 2 && previous !== undefined && CONTRACTION.get(word)?.has(previous) === true) {
+      out ??= words.slice(0, i);
+      out[out.length - 1] = previous + word;
+      continue;
+    }
+    const respelt = respell(word);
+    if (respelt === undefined) {
+      out?.push(word);
+      continue;
+    }
+    out ??= words.slice(0, i);
+    out.push(...respelt);
+  }
+  return out ?? words;
+}
+
+/**
+ * How a word is written in the canonical text, when not as it is: shorthand spelt out, a slip
+ * corrected. Kept word by word: replies share most of their words, and a lookup is cheaper than the
+ * edit distances. Bounded, and a pure function's memory: it changes no answer.
+ */
+const RESPELT = new Map<string, readonly string[] | null>();
+const RESPELT_LIMIT = 50_000;
+
+function respell(word: string): readonly string[] | undefined {
+  const known = RESPELT.get(word);
+  if (known !== undefined) return known ?? undefined;
+  const long = ABBREVIATION.get(word);
+  const corrected = long === undefined ? correctSpelling(word) : word;
+  const respelt = long ?? (corrected === word ? null : [corrected]);
+  if (word.length > 32) return respelt ?? undefined;
+  if (RESPELT.size >= RESPELT_LIMIT) RESPELT.clear();
+  RESPELT.set(word, respelt);
+  return respelt ?? undefined;
+}
+
+const expand = (pattern: string): string => withFragments(pattern, FRAGMENTS);
 
 /**
  * Builds a classifier from the built-in lexicons and a brand's extension. Pure and deterministic:
@@ -174,41 +307,67 @@ export function createClassifier(extension: KeywordExtension = {}): (text: strin
   }
   const phrases = LEXICONS.flatMap((lexicon) =>
     lexicon.phrases.map(([rule, pattern, intent, global]) => ({
-      rule,
-      pattern: new RegExp(pattern),
+      source: expand(pattern),
       entry: { intent, language: lexicon.language, global: global === true, rule },
     })),
   );
-  // One combined test first: most replies match no phrase, and one pass beats thirty.
-  const anyPhrase = new RegExp(phrases.map((p) => `(?:${p.pattern.source})`).join('|'));
-  const otherSense = new RegExp(OTHER_SENSES.join('|'));
-  const notARequest = new RegExp(NOT_A_REQUEST.join('|'));
-  const reviewPhrases = REVIEW_PHRASES.map(([rule, pattern]) => ({ rule, pattern: new RegExp(pattern) }));
-  const anyReview = new RegExp(REVIEW_PHRASES.map(([, pattern]) => `(?:${pattern})`).join('|'));
+  const patterns = patternLists({
+    notARequest: NOT_A_REQUEST.map(expand),
+    aboutKeywords: ABOUT_KEYWORDS.map(expand),
+    otherSenses: OTHER_SENSES.map(expand),
+    phrases: phrases.map((p) => p.source),
+    review: REVIEW_PHRASES.map(([, pattern]) => expand(pattern)),
+  });
+  const notThisPerson = new RegExp(NOT_THIS_PERSON, 'u');
+  const opening = new RegExp(OPENING_KEYWORD, 'iu');
+  const laughter = new RegExp(LAUGHTER, 'iu');
   const weakWords = new Set(
     [...exact].filter(([key, e]) => e.intent === 'opt_out' && !key.includes(' ')).map(([key]) => key),
   );
+  const closing = (core: readonly string[]): Entry | undefined => {
+    const last = core[core.length - 1] ?? '';
+    const pair = `${core[core.length - 2] ?? ''} ${last}`;
+    if (CLOSING_KEYWORDS.has(pair)) return exact.get(pair);
+    return CLOSING_KEYWORDS.has(last) ? exact.get(last) : undefined;
+  };
 
   return (text) => {
-    const normalised = normaliseReply(text);
+    const normalWords = normalisedWords(text);
+    const normalised = normalWords.join(' ');
     if (normalised === '') return NONE;
     // "st0p", "5T0P": read digits as letters only to find a keyword, never in order codes and the like.
     const whole =
       exact.get(normalised) ?? (DIGIT.test(normalised) ? exact.get(deleet(normalised)) : undefined);
     if (whole !== undefined) return answer(whole, 1);
 
-    if (notARequest.test(normalised)) return NONE;
-    const guarded = otherSense.test(normalised);
-    const words = normalised.split(' ');
+    const canonicalWords = canonicalise(normalWords);
+    const canonical = canonicalWords === normalWords ? normalised : canonicalWords.join(' ');
+    if (canonical !== normalised) {
+      const spelt = exact.get(canonical);
+      if (spelt !== undefined) return answer({ ...spelt, rule: `${spelt.rule}+spelling` }, 0.9);
+    }
+    patterns.read(canonicalWords);
+    if (patterns.first('notARequest', canonical) >= 0) return NONE;
+    if (patterns.first('aboutKeywords', canonical) >= 0) return answer(ABOUT_KEYWORD, 0.9);
+    // Set aside the words used in another sense ("stop by", "cancel my order"); read the rest.
+    const neutral = patterns.replaceAll('otherSenses', canonical, '_');
+    const words = neutral === canonical ? canonicalWords : neutral.split(' ');
+    if (words !== canonicalWords) patterns.read(words);
     const core = words.filter((w) => !FILLER.has(w));
-    if (!guarded && core.length > 0 && core.length <= 2) {
-      const polite = exact.get(core.join(' '));
+    // "STOP STOP STOP", "stop. stop. please stop": a keyword said again is the same keyword.
+    const distinct: string[] = [];
+    for (const word of core) {
+      if (!distinct.includes(word)) distinct.push(word);
+      if (distinct.length > 2) break;
+    }
+    if (distinct.length > 0 && distinct.length <= 2) {
+      const polite = exact.get(distinct.join(' '));
       if (polite !== undefined) return answer({ ...polite, rule: `${polite.rule}+filler` }, 0.95);
     }
-    if (anyPhrase.test(normalised)) {
-      for (const phrase of phrases) {
-        if (phrase.pattern.test(normalised)) return answer(phrase.entry, 0.9);
-      }
+    const matched = patterns.first('phrases', neutral);
+    if (matched >= 0) {
+      const entry = phrases[matched]?.entry;
+      if (entry !== undefined) return answer(entry, 0.9);
     }
     // "opt ou", "otp out": a slip across two words is still one keyword.
     const single =
@@ -219,26 +378,43 @@ export function createClassifier(extension: KeywordExtension = {}): (text: strin
           : words.length === 1
             ? words[0]
             : undefined;
-    if (single !== undefined && !guarded) {
+    if (single !== undefined) {
       const typo = nearKeyword(single);
       if (typo !== undefined) {
         return answer({ intent: typo.intent, language: 'en', global: false, rule: `typo:${typo.word}` }, 0.8);
       }
     }
-    if (anyReview.test(normalised)) {
-      for (const phrase of reviewPhrases) {
-        if (phrase.pattern.test(normalised)) return review(phrase.rule);
-      }
-    }
+    if ((words.includes('not') || words[0] === 'no') && notThisPerson.test(text))
+      return answer(NOT_THIS_PERSON_ENTRY, 0.8);
+    const last = core.length >= 2 ? closing(core) : undefined;
+    if (last !== undefined && !laughter.test(text))
+      return answer({ ...last, rule: `${last.rule}+closing` }, 0.85);
+    if (opening.test(text) && !laughter.test(text)) return answer(OPENING_ENTRY, 0.85);
+    const annoyed = REVIEW_PHRASES[patterns.first('review', neutral)];
+    if (annoyed !== undefined) return review(annoyed[0]);
     const strong = words.find((w) => STRONG_WORDS.has(w));
     if (strong !== undefined) return review(`embedded:${strong}`);
-    if (!guarded && core.length <= 3) {
+    if (core.length <= 3 && !QUESTION_WORDS.has(words[0] ?? '')) {
       const weak = core.find((w) => weakWords.has(w));
       if (weak !== undefined) return review(`embedded:${weak}`);
     }
     return NONE;
   };
 }
+
+const ABOUT_KEYWORD: Entry = { intent: 'help', language: 'en', global: false, rule: 'plain:about_keywords' };
+const NOT_THIS_PERSON_ENTRY: Entry = {
+  intent: 'opt_out',
+  language: 'en',
+  global: true,
+  rule: 'plain:not_this_person',
+};
+const OPENING_ENTRY: Entry = {
+  intent: 'opt_out',
+  language: 'en',
+  global: false,
+  rule: 'keyword:stop+opening',
+};
 
 const NONE: Classification = Object.freeze({
   intent: 'none',
@@ -303,31 +479,87 @@ function nearKeyword(word: string): (typeof TYPO_TARGETS)[number] | undefined {
   for (const target of TYPO_TARGETS) {
     const limit = target.word.length >= 10 ? 2 : 1;
     if (Math.abs(target.word.length - word.length) > limit) continue;
-    const distance = editDistance(word, target.word, target.word.length <= 4);
+    const distance = boundedDistance(word, target.word, limit, target.word.length <= 4);
     if (distance >= 1 && distance <= limit) return target;
   }
   return undefined;
 }
 
-/** Optimal string alignment distance; short words accept only substitutions of neighbouring keys. */
-function editDistance(a: string, b: string, nearKeysOnly: boolean): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[] = new Array<number>(rows * cols).fill(0);
-  const at = (i: number, j: number): number => d[i * cols + j] ?? 0;
-  for (let i = 0; i < rows; i++) d[i * cols] = i;
-  for (let j = 0; j < cols; j++) d[j] = j;
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const x = a[i - 1] ?? '';
-      const y = b[j - 1] ?? '';
-      const substitution = x === y ? 0 : nearKeysOnly && !(ADJACENT.get(y)?.has(x) ?? false) ? 2 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + substitution);
-      if (i > 1 && j > 1 && x === b[j - 2] && a[i - 2] === y) best = Math.min(best, at(i - 2, j - 2) + 1);
-      d[i * cols + j] = best;
+/** Spelling targets by first letter, and by second letter too so that a slip in the first is found. */
+const SPELLING = new Map<string, string[]>();
+for (const target of SPELLING_TARGETS) {
+  for (const key of new Set([target[0] ?? '', target[1] ?? ''])) {
+    const bucket = SPELLING.get(key) ?? [];
+    bucket.push(target);
+    SPELLING.set(key, bucket);
+  }
+}
+const SPELT = new Set([...SPELLING_TARGETS, ...REAL_WORDS, ...FILLER]);
+
+/** The spelling target a word is one slip from (two for long words), or the word itself. */
+function correctSpelling(word: string): string {
+  if (word.length < 4 || word.length > 16 || SPELT.has(word) || DIGIT.test(word)) return word;
+  return nearestTarget(word);
+}
+
+function nearestTarget(word: string): string {
+  const bucket = SPELLING.get(word[0] ?? '');
+  if (bucket === undefined) return word;
+  let best = word;
+  let bestDistance = 3;
+  for (const target of bucket) {
+    const limit = target.length >= 10 ? 2 : 1;
+    if (Math.abs(target.length - word.length) > limit) continue;
+    const distance = boundedDistance(word, target, limit, target.length <= 4);
+    if (distance <= limit && distance < bestDistance) {
+      best = target;
+      bestDistance = distance;
     }
   }
-  return at(a.length, b.length);
+  return best;
+}
+
+const ROWS = [new Int32Array(20), new Int32Array(20), new Int32Array(20)] as const;
+/** NEAR[x * 26 + y] is 1 when keys x and y neighbour on a QWERTY keyboard. */
+const NEAR = new Uint8Array(26 * 26);
+for (const [key, near] of ADJACENT) {
+  for (const other of near) NEAR[(key.charCodeAt(0) - 97) * 26 + other.charCodeAt(0) - 97] = 1;
+}
+
+/**
+ * The optimal string alignment distance of `a` and `b`, or `limit + 1` as soon as it must exceed
+ * `limit`. Short targets accept only substitutions of neighbouring keys. Three reused rows: no garbage.
+ */
+function boundedDistance(a: string, b: string, limit: number, nearKeysOnly: boolean): number {
+  let [twoBack, back, row] = ROWS;
+  for (let j = 0; j <= b.length; j++) back[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    row[0] = i;
+    let rowBest = i;
+    const x = a.charCodeAt(i - 1);
+    for (let j = 1; j <= b.length; j++) {
+      const y = b.charCodeAt(j - 1);
+      const near = x >= 97 && x <= 122 && (NEAR[(x - 97) * 26 + y - 97] ?? 0) === 1;
+      const substitution = x === y ? 0 : !nearKeysOnly || near ? 1 : 2;
+      let best = (back[j - 1] ?? 0) + substitution;
+      const deletion = (back[j] ?? 0) + 1;
+      if (deletion < best) best = deletion;
+      const insertion = (row[j - 1] ?? 0) + 1;
+      if (insertion < best) best = insertion;
+      if (i > 1 && j > 1 && x === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === y) {
+        const transposition = (twoBack[j - 2] ?? 0) + 1;
+        if (transposition < best) best = transposition;
+      }
+      row[j] = best;
+      if (best < rowBest) rowBest = best;
+    }
+    if (rowBest > limit) return limit + 1;
+    const spare = twoBack;
+    twoBack = back;
+    back = row;
+    row = spare;
+  }
+  return back[b.length] ?? limit + 1;
 }
 
 /** The classifier with the built-in lexicons only. */
