@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { eventually } from '../support/eventually.js';
-import { openInProcess, removeDir, tempDir, type InProcessLedger } from '../support/ledger-harness.js';
+import {
+  openInProcess,
+  removeDir,
+  runCli,
+  startChild,
+  tempDir,
+  type ChildLedger,
+  type InProcessLedger,
+} from '../support/ledger-harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const REDIS_URL = process.env.LEDGER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -268,4 +276,95 @@ describe('per-system views: Redis, PostgreSQL and a webhook, fed from the log be
     const reconciled = await inject<{ views: { differences: number }[] }>('POST', '/v1/reconcile', {});
     expect(reconciled.body.views.map((v) => v.differences)).toEqual([0, 0, 0]);
   });
+});
+
+describe('ledger rebuild and ledger reconcile, from the command line', () => {
+  const id = randomUUID().slice(0, 8);
+  const table = `cli_${id}`;
+  let dir: string;
+  let child: ChildLedger | undefined;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    db = new pg.Client({ connectionString: PG_URL });
+    await db.connect();
+    const configFile = join(dir, 'ledger.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({ views: [{ name: 'warehouse', kind: 'postgres', connectionString: PG_URL, table }] }),
+    );
+    child = await startChild(join(dir, 'data'), { LEDGER_CONFIG_FILE: configFile });
+  });
+  afterAll(async () => {
+    await child?.kill('SIGTERM');
+    const tables = await db.query<{ tablename: string }>(
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1`,
+      [`${table}%`],
+    );
+    for (const { tablename } of tables.rows) await db.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
+    await db.end();
+    removeDir(dir);
+  });
+
+  it('rebuilds with a progress bar, and reconcile exits 3 on a difference until --repair fixes it', async () => {
+    const url = child?.url ?? '';
+    let last = '';
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'opt_out', phone: `+1201555${2000 + i}`, brand: 'acme', source: 'crm' }),
+      });
+      last = ((await response.json()) as { position: string }).position;
+    }
+    const env = { LEDGER_URL: url };
+    await eventually(
+      async () =>
+        expect(
+          (
+            (await (
+              await fetch(
+                `${url}/v1/suppressions/+12015552019?brand=acme&system=warehouse&minPosition=${last}`,
+              )
+            ).json()) as { status: string }
+          ).status,
+        ).toBe('opted_out'),
+      { timeoutMs: 10_000 },
+    );
+
+    const rebuilt = await runCli(['rebuild', 'warehouse'], env);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.stderr).toMatch(/rebuild warehouse \|.*\| 100% 20\/20 events/);
+    expect(JSON.parse(rebuilt.stdout)).toMatchObject({
+      view: 'warehouse',
+      state: 'done',
+      applied: 20,
+      target: 20,
+    });
+
+    await db.query(`DELETE FROM ${table}_suppressions WHERE phone = '+12015552007'`);
+    const found = await runCli(['reconcile'], env);
+    expect(found.code).toBe(3);
+    expect(JSON.parse(found.stdout)).toMatchObject({
+      views: [
+        {
+          view: 'warehouse',
+          differences: 1,
+          examples: [{ phone: '+12015552007', scope: 'brand:acme', problem: 'missing' }],
+        },
+      ],
+    });
+    const repaired = await runCli(['reconcile', '--repair'], env);
+    expect(repaired.code).toBe(0);
+    expect(JSON.parse(repaired.stdout)).toMatchObject({
+      views: [{ view: 'warehouse', differences: 1, repaired: 1 }],
+    });
+    const clean = await runCli(['reconcile', '--view', 'warehouse'], env);
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ views: [{ differences: 0 }] });
+    const unknown = await runCli(['rebuild', 'nope'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toMatch(/no view named nope/);
+  }, 60_000);
 });
