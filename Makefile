@@ -7,7 +7,7 @@ ifneq ($(NODE_HEADERS),)
 export npm_config_nodedir ?= /usr
 endif
 
-.PHONY: help install build run test test-unit lint typecheck format clean
+.PHONY: help install build run test test-unit lint typecheck format clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ lint: install ## eslint (type-checked rules)
 
 format: install ## prettier --write
 	npm run -s format
+
+bench: build ## performance figures beside same-run references (DESIGN §7) → bench/results/latest.json; own Kafka on 9292
+	bench/run.sh
 
 clean: ## remove build output and the default data directory
 	rm -rf dist data .tmp

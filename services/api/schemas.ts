@@ -201,7 +201,8 @@ export const CheckQuery = Type.Object(
     system: Type.Optional(
       Type.String({
         pattern: '^[a-z0-9][a-z0-9_-]{0,47}$',
-        description: "Answer from this sending system's own view (GET /v1/views lists them); default the central view",
+        description:
+          "Answer from this sending system's own view (GET /v1/views lists them); default the central view",
       }),
     ),
   },
@@ -327,8 +328,12 @@ export const RebuildReply = Type.Object({
 
 export const ReconcileBody = Type.Object(
   {
-    repair: Type.Optional(Type.Boolean({ description: 'Rewrite each differing phone from the fold of the log' })),
-    view: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,47}$', description: 'Only this view' })),
+    repair: Type.Optional(
+      Type.Boolean({ description: 'Rewrite each differing phone from the fold of the log' }),
+    ),
+    view: Type.Optional(
+      Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,47}$', description: 'Only this view' }),
+    ),
   },
   { additionalProperties: false },
 );

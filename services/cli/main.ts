@@ -155,7 +155,14 @@ program
       },
       Presets.shades_classic,
     );
-    type Progress = { state: string; applied: number; target: number; eventsPerSecond: number | null; error: string | null; startedAt: string };
+    type Progress = {
+      state: string;
+      applied: number;
+      target: number;
+      eventsPerSecond: number | null;
+      error: string | null;
+      startedAt: string;
+    };
     let progress = reply.body as Progress;
     bar.start(Math.max(progress.target, 1), progress.applied, { state: progress.state, speed: 0 });
     while (progress.state === 'replaying' || progress.state === 'switching') {

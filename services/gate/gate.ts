@@ -62,6 +62,24 @@ export class Gate {
     return phones.map((phone) => this.answer(phone, this.view.check(phone, brand, program), brand, program));
   }
 
+  /**
+   * The batch check's answer: allowed and status only, against one view state (no reason sentence per
+   * phone, which a batch does not return). Same fail-closed rules as `check`.
+   */
+  async statusMany(
+    phones: readonly E164[],
+    query: CheckQuery,
+  ): Promise<{ readonly allowed: boolean; readonly status: CheckStatus }[]> {
+    const { brand, program } = query;
+    const waited = (await this.reach(query.minPosition)) ?? this.unavailableReason();
+    if (waited !== undefined) return phones.map(() => ({ allowed: false, status: 'unknown' }));
+    return phones.map((phone) => {
+      if (this.view.quarantined(phone) !== undefined) return { allowed: false, status: 'unknown' };
+      const { allowed, status } = this.view.check(phone, brand, program);
+      return { allowed, status };
+    });
+  }
+
   /** The synchronous hot path: no waiting, one map lookup and a fold over a few facts. */
   checkNow(phone: E164, brand: string, program?: string): CheckResult {
     const unavailable = this.unavailableReason();

@@ -36,6 +36,7 @@ export class MemoryView implements Projection {
   private readonly unreadable = new Map<string, Undecodable>();
   /** Every suspected opt-out by event id, in log order of arrival; decided ones keep their decision. */
   private readonly reviewItems = new Map<string, ReviewItem>();
+  private changes = 0;
 
   constructor(readonly name = 'memory') {}
 
@@ -56,13 +57,20 @@ export class MemoryView implements Projection {
       }
       this.applied[partition] = position;
     }
+    this.changes += 1;
     return Promise.resolve();
+  }
+
+  /** Changes whenever the view applies something: answers derived from its cursor can be cached by it. */
+  get version(): number {
+    return this.changes;
   }
 
   quarantine(record: Undecodable): Promise<void> {
     if (record.position > (this.applied[record.partition] ?? START)) {
       if (record.key !== null) this.unreadable.set(record.key, record);
       this.applied[record.partition] = record.position;
+      this.changes += 1;
     }
     return Promise.resolve();
   }

@@ -1,0 +1,4 @@
+import { ingestEmbedded } from '../ingest.js';
+import type { FigureOutput } from '../results.js';
+
+export const run = (): Promise<FigureOutput> => ingestEmbedded();
