@@ -138,6 +138,69 @@ program
   .action(async () => show(await call(baseUrl(), 'GET', '/v1/views')));
 
 program
+  .command('import')
+  .description(
+    'record a file of opt-outs (CSV with a header row, or .jsonl) on a running ledger, with a progress bar',
+  )
+  .argument(
+    '<file>',
+    'columns: phone (required), type, brand, program, scope, source, sourceSystem, occurredAt, eventId, note',
+  )
+  .addOption(
+    new Option('--type <type>', 'type of rows that name none')
+      .choices(['opt_out', 'opt_in'])
+      .default('opt_out'),
+  )
+  .addOption(
+    new Option('--source <source>', 'source of rows that name none').choices(SOURCES).default('import'),
+  )
+  .option('--brand <brand>', "brand of rows that name none (default: the ledger's default brand)")
+  .option(
+    '--concurrency <n>',
+    'requests in flight',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 256)
+        throw new InvalidArgumentError('a whole number from 1 to 256');
+      return n;
+    },
+    16,
+  )
+  .action(
+    async (
+      file: string,
+      o: { type: 'opt_out' | 'opt_in'; source: string; brand?: string; concurrency: number },
+    ) => {
+      const [{ importFile }, { SingleBar, Presets }] = await Promise.all([
+        import('./import.js'),
+        import('cli-progress'),
+      ]);
+      const bar = new SingleBar(
+        {
+          format:
+            'import |{bar}| {percentage}% | {recorded} recorded, {rejected} rejected | {eta_formatted} left',
+          stream: process.stderr,
+          noTTYOutput: true,
+          notTTYSchedule: 2000,
+        },
+        Presets.shades_classic,
+      );
+      const report = await importFile(file, {
+        baseUrl: baseUrl(),
+        concurrency: o.concurrency,
+        defaults: { type: o.type, source: o.source, ...(o.brand !== undefined && { brand: o.brand }) },
+        progress: {
+          start: (total) => bar.start(Math.max(total, 1), 0, { recorded: 0, rejected: 0 }),
+          update: (bytes, counts) => bar.update(bytes, counts),
+          stop: () => bar.stop(),
+        },
+      });
+      console.log(JSON.stringify(report, null, 2));
+      process.exitCode = report.rejected > 0 ? 1 : 0;
+    },
+  );
+
+program
   .command('rebuild')
   .description('rebuild a view from the start of the log into a fresh store and switch to it (progress bar)')
   .argument('<view>', 'the view name, as `ledger views` lists it')

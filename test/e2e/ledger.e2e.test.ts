@@ -470,3 +470,56 @@ describe('while the view replays', () => {
     }
   });
 });
+
+describe('ledger import', () => {
+  let dir: string;
+  let child: ChildLedger | undefined;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    child = await startChild(join(dir, 'data'));
+  });
+  afterAll(async () => {
+    await child?.kill('SIGTERM');
+    removeDir(dir);
+  });
+
+  it('records a CSV of opt-outs with a progress bar, reports bad lines by number, and is harmless to run twice', async () => {
+    const rows = Array.from({ length: 60 }, (_, i) => `+1201555${3000 + i},acme`);
+    rows[10] = 'not a number,acme';
+    rows[20] = '+12015553020,acme,stop';
+    const file = join(dir, 'dnc list.csv');
+    writeFileSync(
+      file,
+      ['phone,brand,type', ...rows.map((r) => (r.split(',').length === 2 ? `${r},` : r))].join('\n'),
+    );
+    const env = { LEDGER_URL: child?.url ?? '' };
+    const first = await runCli(['import', file], env);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/import \|.*\| 100% \| 58 recorded, 2 rejected/);
+    const report = JSON.parse(first.stdout) as {
+      lines: number;
+      recorded: number;
+      rejected: number;
+      rejects: { line: number; error: string }[];
+    };
+    expect(report).toMatchObject({ lines: 60, recorded: 58, rejected: 2 });
+    expect(report.rejects.map((r) => r.line).sort((a, b) => a - b)).toEqual([12, 22]);
+    expect(report.rejects.find((r) => r.line === 22)?.error).toMatch(/type "stop"/);
+    expect(report.rejects.find((r) => r.line === 12)?.error).toMatch(/not a valid phone number|phone/i);
+
+    const again = await runCli(['import', file], env);
+    expect(JSON.parse(again.stdout)).toMatchObject({ recorded: 0, duplicates: 58, rejected: 2 });
+    const check = await runCli(['check', '+12015553059', '--brand', 'acme'], env);
+    expect(check.code).toBe(3);
+
+    const jsonl = join(dir, 'more.jsonl');
+    writeFileSync(jsonl, `${JSON.stringify({ phone: '+12015553100', brand: 'acme', note: 'web' })}\n{oops\n`);
+    const lines = await runCli(['import', jsonl, '--source', 'web_form'], env);
+    expect(JSON.parse(lines.stdout)).toMatchObject({
+      recorded: 1,
+      rejected: 1,
+      rejects: [{ line: 2, error: expect.stringMatching(/not JSON/) as string }],
+    });
+  }, 60_000);
+});

@@ -1,0 +1,202 @@
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parse } from 'csv-parse';
+import { call } from './client.js';
+
+/** One line of an import file, as `POST /v1/events` takes it. */
+export interface ImportRecord {
+  readonly type: 'opt_out' | 'opt_in';
+  readonly phone: string;
+  readonly source: string;
+  readonly eventId: string;
+  readonly brand?: string;
+  readonly program?: string;
+  readonly scope?: string;
+  readonly sourceSystem?: string;
+  readonly occurredAt?: string;
+  readonly evidence?: { readonly note?: string };
+}
+
+const COLUMNS = [
+  'phone',
+  'type',
+  'brand',
+  'program',
+  'scope',
+  'source',
+  'sourceSystem',
+  'occurredAt',
+  'eventId',
+  'note',
+];
+
+export interface ImportDefaults {
+  readonly type: 'opt_out' | 'opt_in';
+  readonly source: string;
+  readonly brand?: string;
+  /** Names the file in the default event ids, so importing the same file twice records nothing new. */
+  readonly fileTag: string;
+}
+
+/**
+ * A row of the file → the request for it, or what is wrong with it. Only `phone` is required; each
+ * row's event id defaults to `import:<file>:<line>`, which makes re-running an import harmless.
+ */
+export function importRecord(
+  row: Readonly<Record<string, string | undefined>>,
+  line: number,
+  defaults: ImportDefaults,
+): ImportRecord | string {
+  const unknown = Object.keys(row).filter((key) => !COLUMNS.includes(key));
+  if (unknown.length > 0) return `unknown column ${unknown.join(', ')} (known: ${COLUMNS.join(', ')})`;
+  const value = (key: string): string | undefined => {
+    const v = row[key]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const phone = value('phone');
+  if (phone === undefined) return 'phone is empty';
+  const type = value('type') ?? defaults.type;
+  if (type !== 'opt_out' && type !== 'opt_in') return `type "${type}" must be opt_out or opt_in`;
+  const occurredAt = value('occurredAt');
+  if (occurredAt !== undefined && Number.isNaN(Date.parse(occurredAt))) {
+    return `occurredAt "${occurredAt}" is not an ISO 8601 time`;
+  }
+  const brand = value('brand') ?? defaults.brand;
+  const program = value('program');
+  const scope = value('scope');
+  const sourceSystem = value('sourceSystem');
+  const note = value('note');
+  return {
+    type,
+    phone,
+    source: value('source') ?? defaults.source,
+    eventId: value('eventId') ?? `import:${defaults.fileTag}:${line}`,
+    ...(brand !== undefined && { brand }),
+    ...(program !== undefined && { program }),
+    ...(scope !== undefined && { scope }),
+    ...(sourceSystem !== undefined && { sourceSystem }),
+    ...(occurredAt !== undefined && { occurredAt: new Date(occurredAt).toISOString() }),
+    ...(note !== undefined && { evidence: { note } }),
+  };
+}
+
+export interface ImportReport {
+  readonly file: string;
+  readonly lines: number;
+  readonly recorded: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  /** The first rejected lines with why (at most 100). */
+  readonly rejects: readonly { readonly line: number; readonly error: string }[];
+}
+
+export interface ImportProgress {
+  start(totalBytes: number): void;
+  update(bytesRead: number, counts: { recorded: number; rejected: number }): void;
+  stop(): void;
+}
+
+/**
+ * Streams a CSV (header row; or JSON Lines when the file ends in .jsonl) to a running ledger through
+ * `POST /v1/events`, `concurrency` requests at a time, and reports every line it could not record.
+ */
+export async function importFile(
+  file: string,
+  options: {
+    readonly baseUrl: string;
+    readonly concurrency: number;
+    readonly defaults: Omit<ImportDefaults, 'fileTag'>;
+    readonly progress?: ImportProgress;
+  },
+): Promise<ImportReport> {
+  const size = statSync(file).size;
+  const stream = createReadStream(file);
+  const jsonLines = /\.jsonl$|\.ndjson$/i.test(file);
+  const fileTag = basename(file).replace(/[^A-Za-z0-9._-]/g, '_');
+  const defaults = { ...options.defaults, fileTag };
+  const counts = { lines: 0, recorded: 0, duplicates: 0, rejected: 0 };
+  const rejects: { line: number; error: string }[] = [];
+  const reject = (line: number, error: string): void => {
+    counts.rejected += 1;
+    if (rejects.length < 100) rejects.push({ line, error });
+  };
+  options.progress?.start(size);
+  const inFlight = new Set<Promise<void>>();
+  const send = async (line: number, record: ImportRecord): Promise<void> => {
+    const reply = await call(options.baseUrl, 'POST', '/v1/events', record);
+    if (reply.status === 201) counts.recorded += 1;
+    else if (reply.status === 200) counts.duplicates += 1;
+    else if (reply.status >= 500) {
+      throw new Error(
+        `the ledger failed on line ${line} (HTTP ${reply.status}): ${JSON.stringify(reply.body)}`,
+      );
+    } else {
+      const body = reply.body as { message?: string };
+      reject(line, body.message ?? `HTTP ${reply.status}`);
+    }
+  };
+  const rows: AsyncIterable<{ line: number; row: Record<string, string> | string }> = jsonLines
+    ? readJsonLines(stream)
+    : readCsv(stream);
+  for await (const { line, row } of rows) {
+    counts.lines += 1;
+    const record = typeof row === 'string' ? row : importRecord(row, line, defaults);
+    if (typeof record === 'string') reject(line, record);
+    else {
+      const request = send(line, record);
+      inFlight.add(request);
+      void request.finally(() => inFlight.delete(request)).catch(() => undefined);
+      if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+    }
+    options.progress?.update(stream.bytesRead, counts);
+  }
+  await Promise.all(inFlight);
+  options.progress?.update(size, counts);
+  options.progress?.stop();
+  return { file, ...counts, rejects };
+}
+
+async function* readCsv(
+  stream: NodeJS.ReadableStream,
+): AsyncIterable<{ line: number; row: Record<string, string> | string }> {
+  const parser = stream.pipe(
+    parse({
+      columns: true,
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      relax_column_count: true,
+      info: true,
+    }),
+  );
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: Record<string, string>;
+    info: { lines: number };
+  }>) {
+    yield { line: info.lines, row: record };
+  }
+}
+
+async function* readJsonLines(
+  stream: NodeJS.ReadableStream,
+): AsyncIterable<{ line: number; row: Record<string, string> | string }> {
+  const { createInterface } = await import('node:readline');
+  let line = 0;
+  for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+    line += 1;
+    if (text.trim() === '') continue;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        yield { line, row: 'not a JSON object' };
+      } else {
+        yield {
+          line,
+          row: Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, v === null ? '' : String(v)])),
+        };
+      }
+    } catch (error) {
+      yield { line, row: `not JSON: ${(error as Error).message}` };
+    }
+  }
+}
