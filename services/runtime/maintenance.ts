@@ -231,6 +231,13 @@ export class Maintenance {
         note: `a ${view.kind} view's state lives in the receiving system and cannot be read back; rebuild it to re-send every change`,
       };
     }
+    const status = entry.runner.status();
+    if (!status.healthy) {
+      throw new LedgerError(
+        'unavailable',
+        `view ${view.name} is failing to apply the log (${status.lastError ?? 'unknown error'}); reconcile it when it is healthy again`,
+      );
+    }
     // The view first gets to where the fold is, so it is not blamed for being behind …
     if (!(await entry.runner.waitFor(points(fold.cursor), CATCH_UP_WAIT_MS))) {
       throw new LedgerError(
@@ -240,11 +247,19 @@ export class Maintenance {
     }
     const actual = new Map<E164, Map<ScopeKey, ScopeRow>>();
     let rows = 0;
-    for await (const row of view.rows()) {
-      rows += 1;
-      let phone = actual.get(row.phone);
-      if (phone === undefined) actual.set(row.phone, (phone = new Map<ScopeKey, ScopeRow>()));
-      phone.set(row.scope, row);
+    try {
+      for await (const row of view.rows()) {
+        rows += 1;
+        let phone = actual.get(row.phone);
+        if (phone === undefined) actual.set(row.phone, (phone = new Map<ScopeKey, ScopeRow>()));
+        phone.set(row.scope, row);
+      }
+    } catch (error) {
+      throw new LedgerError(
+        'unavailable',
+        `view ${view.name} could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
     // … and the fold then gets to wherever the view had got to while it was read.
     await foldRunner.waitFor(points(entry.runner.cursor), CATCH_UP_WAIT_MS);

@@ -185,6 +185,12 @@ describe('per-system views: Redis, PostgreSQL and a webhook, fed from the log be
     expect(await check(before, 'crm-redis')).toMatchObject({ allowed: false, status: 'unknown' });
     // The other views go on.
     expect(await check(during, 'warehouse', position)).toMatchObject({ allowed: false, status: 'opted_out' });
+    // Reconcile cannot vouch for a store it cannot read: it says so rather than report a difference.
+    const reconcile = await inject<{ error: string; message: string }>('POST', '/v1/reconcile', {
+      view: 'crm-redis',
+    });
+    expect(reconcile.status).toBe(503);
+    expect(reconcile.body.message).toMatch(/view crm-redis is failing to apply the log/);
     await proxy.up();
     await eventually(
       async () =>
