@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { auditPhone } from '../audit/index.js';
 import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
-import type { Ledger, RebuildProgress } from '../runtime/index.js';
+import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
 import {
   AuditQuery,
@@ -498,6 +498,24 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       },
     );
   }
+
+  app.get(
+    '/v1/export',
+    {
+      schema: {
+        summary: 'The whole log as JSON Lines ({position, event} a line), as it stood when asked',
+        produces: ['application/x-ndjson'],
+      },
+    },
+    async (_request, reply) => {
+      const { stream, records, head } = await exportLog(ledger.log);
+      return reply
+        .type('application/x-ndjson')
+        .header('x-ledger-records', String(records))
+        .header('x-ledger-head', cursorToken(head))
+        .send(stream);
+    },
+  );
 
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

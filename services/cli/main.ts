@@ -201,6 +201,67 @@ program
   );
 
 program
+  .command('export')
+  .description(
+    'the whole log as JSON Lines ({position, event} a line), with a progress bar when written to a file',
+  )
+  .option('--out <file>', 'write to this file instead of standard output')
+  .action(async (o: { out?: string }) => {
+    const [{ createWriteStream }, { Readable, Transform }, { pipeline }, { SingleBar, Presets }] =
+      await Promise.all([
+        import('node:fs'),
+        import('node:stream'),
+        import('node:stream/promises'),
+        import('cli-progress'),
+      ]);
+    let response: Response;
+    try {
+      response = await fetch(new URL('/v1/export', baseUrl()));
+    } catch (error) {
+      throw new Error(
+        `cannot reach the ledger at ${baseUrl()} (${(error as Error).message}); start it or set LEDGER_URL`,
+      );
+    }
+    if (!response.ok || response.body === null) {
+      console.error(await response.text());
+      process.exitCode = response.status >= 500 ? 2 : 1;
+      return;
+    }
+    const total = Number(response.headers.get('x-ledger-records') ?? 0);
+    const bar =
+      o.out === undefined
+        ? undefined
+        : new SingleBar(
+            {
+              format: 'export |{bar}| {percentage}% {value}/{total} records',
+              stream: process.stderr,
+              noTTYOutput: true,
+              notTTYSchedule: 2000,
+            },
+            Presets.shades_classic,
+          );
+    bar?.start(Math.max(total, 1), 0);
+    let lines = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        for (const byte of chunk) if (byte === 10) lines += 1;
+        bar?.update(lines);
+        callback(null, chunk);
+      },
+    });
+    await pipeline(
+      Readable.fromWeb(response.body),
+      counter,
+      o.out === undefined ? process.stdout : createWriteStream(o.out),
+    );
+    bar?.stop();
+    if (lines !== total) {
+      console.error(`ledger: the export ended after ${lines} of ${total} records`);
+      process.exitCode = 2;
+    }
+  });
+
+program
   .command('rebuild')
   .description('rebuild a view from the start of the log into a fresh store and switch to it (progress bar)')
   .argument('<view>', 'the view name, as `ledger views` lists it')

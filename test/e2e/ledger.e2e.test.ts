@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LedgerEvent } from '../../services/ledger/index.js';
 import {
@@ -512,6 +512,24 @@ describe('ledger import', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ recorded: 0, duplicates: 58, rejected: 2 });
     const check = await runCli(['check', '+12015553059', '--brand', 'acme'], env);
     expect(check.code).toBe(3);
+
+    // The log comes back out, whole, for whoever has to replay it.
+    const out = join(dir, 'export.jsonl');
+    const exported = await runCli(['export', '--out', out], env);
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toMatch(/export \|.*\| 100% 58\/58 records/);
+    const records = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { position: string; event: LedgerEvent });
+    expect(records).toHaveLength(58);
+    expect(records.map((r) => r.position)).toEqual(records.map((_, i) => `0:${i + 1}`));
+    expect(records[0]?.event).toMatchObject({
+      type: 'OptOutRecorded',
+      phone: '+12015553000',
+      brand: 'acme',
+      source: 'import',
+    });
 
     const jsonl = join(dir, 'more.jsonl');
     writeFileSync(jsonl, `${JSON.stringify({ phone: '+12015553100', brand: 'acme', note: 'web' })}\n{oops\n`);

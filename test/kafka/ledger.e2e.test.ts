@@ -240,6 +240,24 @@ describeKafka('the ledger on Kafka, end to end through HTTP', () => {
     expect(nextOffset).toBe((offset ?? 0) + 1);
   });
 
+  it('exports the whole topic as JSON Lines, every partition in order, as it stood when asked', async () => {
+    const phones = Array.from({ length: 12 }, () => randomPhone());
+    for (const phone of phones) {
+      await postJson(`${ledger?.url}/v1/events`, { type: 'opt_out', phone, brand: 'acme', source: 'crm' });
+    }
+    const response = await fetch(`${ledger?.url}/v1/export`, { signal: AbortSignal.timeout(30_000) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/application\/x-ndjson/);
+    const lines = (await response.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { position: string; event: { phone: string } });
+    expect(lines).toHaveLength(Number(response.headers.get('x-ledger-records')));
+    expect(lines.map((l) => l.event.phone).sort()).toEqual([...phones].sort());
+    for (const line of lines)
+      expect(line.position).toMatch(new RegExp(`^${partitionFor(line.event.phone, 3)}:\\d+$`));
+  });
+
   it('a repeated eventId is applied once, and acknowledged with the original (200)', async () => {
     const phone = randomPhone();
     const stop = { type: 'opt_out', phone, brand: 'acme', source: 'crm', eventId: `crm-${randomUUID()}` };
