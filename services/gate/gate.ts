@@ -52,16 +52,6 @@ export class Gate {
     return this.checkNow(phone, query.brand, query.program);
   }
 
-  /** Waits (bounded) for the caller's own write, then answers every phone against one view state. */
-  async checkMany(phones: readonly E164[], query: CheckQuery): Promise<CheckResult[]> {
-    const { brand, program } = query;
-    const waited = await this.reach(query.minPosition);
-    if (waited !== undefined) return phones.map((phone) => this.unknown(phone, waited));
-    const unavailable = this.unavailableReason();
-    if (unavailable !== undefined) return phones.map((phone) => this.unknown(phone, unavailable));
-    return phones.map((phone) => this.answer(phone, this.view.check(phone, brand, program), brand, program));
-  }
-
   /**
    * The batch check's answer: allowed and status only, against one view state (no reason sentence per
    * phone, which a batch does not return). Same fail-closed rules as `check`.

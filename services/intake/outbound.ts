@@ -1,3 +1,4 @@
+import { setTimeout as pause } from 'node:timers/promises';
 import type { E164 } from '../ledger/index.js';
 
 /** A confirmation text for the SMS provider to send. */
@@ -120,7 +121,8 @@ export class HttpGateway implements OutboundGateway {
           attempt,
         );
       }
-      await sleep(jittered, this.stopping.signal);
+      // Ends early when stopped: the abort rejects, which ends the wait.
+      await pause(jittered, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       if (this.stopping.signal.aborted)
         throw new GatewayError('the gateway was closed while sending', attempt);
       backoff = Math.min(backoff * 2, this.maxBackoffMs);
@@ -140,16 +142,4 @@ function providerId(text: string): { providerId?: string } {
   } catch {
     return {};
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,3 +1,4 @@
+import { setTimeout as pause } from 'node:timers/promises';
 import { START, type Position } from '../ledger/index.js';
 import {
   reached,
@@ -290,7 +291,8 @@ export class ProjectorRunner {
         this.lastError = error instanceof Error ? error.message : String(error);
         this.options.onError?.(error, this.projection);
         if (this.stopController.signal.aborted) return undefined;
-        await sleep(delay, this.stopController.signal);
+        // Ends early when stopped: the abort rejects, which ends the wait.
+        await pause(delay, undefined, { signal: this.stopController.signal }).catch(() => undefined);
         if (this.stopController.signal.aborted) return undefined;
         delay = Math.min(delay * 2, this.retry.maxMs);
       }
@@ -303,16 +305,4 @@ export class ProjectorRunner {
     this.readyWaiters = [];
     for (const resolve of waiters) resolve();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
