@@ -11,6 +11,7 @@ import {
   type E164,
   type EffectiveState,
   type Evidence,
+  type ConfirmationSent,
   type ConsentFact,
   type LedgerEvent,
   type OptOutSuspected,
@@ -163,16 +164,32 @@ export function decideInbound(
   }
   const optOut: LedgerEvent = { ...common, type: intent === 'review' ? 'OptOutSuspected' : 'OptOutRecorded' };
   if (!isConfirmable(history, optOut, scope)) return { events: [optOut], reply: null };
-  const text = fill(policy.confirmation, policy);
-  const confirmation: LedgerEvent = {
-    ...common,
-    eventId: `${eventId}:confirmation`,
+  const confirmation = confirmationOf(
+    optOut,
+    policy,
+    { occurredAt: optOut.occurredAt, recordedAt: now },
+    message.to,
+  );
+  return { events: [optOut, confirmation], reply: confirmation.text };
+}
+
+/** The one confirmation of an opt-out, with the brand's text; its id derives from the opt-out's. */
+function confirmationOf(
+  optOut: LedgerEvent,
+  policy: BrandPolicy,
+  { occurredAt, recordedAt }: { readonly occurredAt: number; readonly recordedAt: number },
+  to: string | undefined,
+): ConfirmationSent {
+  return {
+    ...optOut,
+    eventId: `${optOut.eventId}:confirmation`,
     type: 'ConfirmationSent',
-    confirms: eventId,
-    text,
-    evidence: { to: message.to },
+    occurredAt,
+    recordedAt,
+    confirms: optOut.eventId,
+    text: fill(policy.confirmation, policy),
+    evidence: to === undefined ? {} : { to },
   };
-  return { events: [optOut, confirmation], reply: text };
 }
 
 /**
@@ -206,8 +223,19 @@ export interface ReviewCommand {
   readonly sourceSystem?: string;
 }
 
+/** The law's window for the one confirmation text after an opt-out. */
+export const CONFIRMATION_WINDOW_MS = 5 * 60_000;
+
 export type ReviewDecision =
-  | { readonly kind: 'record'; readonly event: ReviewResolved }
+  | {
+      readonly kind: 'record';
+      readonly event: ReviewResolved;
+      /**
+       * The confirmation a confirmed review owes: only when it moves the phone into opted_out at the
+       * reply's scope, and only within five minutes of the reply (after that none may be sent).
+       */
+      readonly confirmation?: ConfirmationSent;
+    }
   /** The same decision was already recorded: answer with it. */
   | { readonly kind: 'repeat'; readonly review: NonNullable<ConsentFact['review']> };
 
@@ -220,6 +248,7 @@ export function decideReview(
   suspected: OptOutSuspected,
   history: PhoneHistory,
   command: ReviewCommand,
+  policy: BrandPolicy,
   { now }: Pick<Context, 'now'>,
 ): ReviewDecision {
   const fact = history.find((f) => f.eventId === suspected.eventId);
@@ -241,23 +270,36 @@ export function decideReview(
     ...(command.reviewer !== undefined && { agentId: command.reviewer }),
     ...(command.note !== undefined && { note: command.note }),
   };
+  const event: ReviewResolved = {
+    eventId: `review:${suspected.eventId}`,
+    type: 'ReviewResolved',
+    phone: suspected.phone,
+    brand: suspected.brand,
+    ...(suspected.program !== undefined && { program: suspected.program }),
+    scope: suspected.scope,
+    occurredAt: now,
+    recordedAt: now,
+    source: 'api',
+    sourceSystem: command.sourceSystem ?? 'review-queue',
+    channel: 'api',
+    evidence,
+    resolves: suspected.eventId,
+    outcome,
+  };
+  const owed =
+    outcome === 'confirmed' &&
+    now - suspected.occurredAt <= CONFIRMATION_WINDOW_MS &&
+    isConfirmable(history, event, suspected.scope);
   return {
     kind: 'record',
-    event: {
-      eventId: `review:${suspected.eventId}`,
-      type: 'ReviewResolved',
-      phone: suspected.phone,
-      brand: suspected.brand,
-      ...(suspected.program !== undefined && { program: suspected.program }),
-      scope: suspected.scope,
-      occurredAt: now,
-      recordedAt: now,
-      source: 'api',
-      sourceSystem: command.sourceSystem ?? 'review-queue',
-      channel: 'api',
-      evidence,
-      resolves: suspected.eventId,
-      outcome,
-    },
+    event,
+    ...(owed && {
+      confirmation: confirmationOf(
+        suspected,
+        policy,
+        { occurredAt: now, recordedAt: now },
+        suspected.evidence.to,
+      ),
+    }),
   };
 }

@@ -535,6 +535,7 @@ describe('decideReview: a reviewer decides a suspected opt-out once', () => {
       reply,
       given(reply).history,
       { id: 'sms:SM1', decision: 'confirm', reviewer: 'ana', note: 'clearly wants out' },
+      ACME,
       { now: NOW },
     );
     expect(decision).toEqual({
@@ -557,20 +558,50 @@ describe('decideReview: a reviewer decides a suspected opt-out once', () => {
       reply,
       reviewed({ eventId: 'review:sms:SM1', resolves: 'sms:SM1', outcome: 'dismissed' }),
     ).history;
-    expect(decideReview(reply, history, { id: 'sms:SM1', decision: 'dismiss' }, { now: NOW })).toMatchObject({
+    expect(
+      decideReview(reply, history, { id: 'sms:SM1', decision: 'dismiss' }, ACME, { now: NOW }),
+    ).toMatchObject({
       kind: 'repeat',
       review: { eventId: 'review:sms:SM1', outcome: 'dismissed', position: 2 },
     });
     const error = caught(() =>
-      decideReview(reply, history, { id: 'sms:SM1', decision: 'confirm' }, { now: NOW }),
+      decideReview(reply, history, { id: 'sms:SM1', decision: 'confirm' }, ACME, { now: NOW }),
     );
     expect(error.code).toBe('review_decided');
     expect(error.message).toMatch(/already dismissed.*record a new opt-in or opt-out instead/);
   });
 
+  it('a confirmation is owed only when the review makes the phone opted out, within five minutes of the reply', () => {
+    const soon = { now: T0 + 4 * 60_000 };
+    const confirm = { id: 'sms:SM1', decision: 'confirm' } as const;
+    expect(decideReview(reply, given(reply).history, confirm, ACME, soon)).toMatchObject({
+      confirmation: {
+        type: 'ConfirmationSent',
+        eventId: 'sms:SM1:confirmation',
+        confirms: 'sms:SM1',
+        text: expect.stringMatching(/unsubscribed/) as string,
+      },
+    });
+    // Too late: the law's window has passed.
+    expect(
+      decideReview(reply, given(reply).history, confirm, ACME, { now: T0 + 6 * 60_000 }),
+    ).not.toHaveProperty('confirmation');
+    // The person opted back in after the reply: confirming it changes nothing they would be told of.
+    const optedIn = given(reply, optIn({ occurredAt: T0 + 1 })).history;
+    expect(decideReview(reply, optedIn, confirm, ACME, soon)).not.toHaveProperty('confirmation');
+    // Already opted out by a STOP: that transition had its confirmation.
+    const stopped = given(reply, optOut({ occurredAt: T0 + 1 })).history;
+    expect(decideReview(reply, stopped, confirm, ACME, soon)).not.toHaveProperty('confirmation');
+    expect(
+      decideReview(reply, given(reply).history, { id: 'sms:SM1', decision: 'dismiss' }, ACME, soon),
+    ).not.toHaveProperty('confirmation');
+  });
+
   it("a suspected opt-out the phone's history does not hold is not found", () => {
     const error = caught(() =>
-      decideReview(reply, given(optOut()).history, { id: 'sms:SM1', decision: 'confirm' }, { now: NOW }),
+      decideReview(reply, given(optOut()).history, { id: 'sms:SM1', decision: 'confirm' }, ACME, {
+        now: NOW,
+      }),
     );
     expect(error.code).toBe('not_found');
   });

@@ -1,9 +1,7 @@
 import { classifyReply, createClassifier, type Classification } from '../classifier/index.js';
 import {
   assertName,
-  effectiveState,
   LedgerError,
-  scopeTarget,
   parsePhone,
   type E164,
   type ConfirmationSent,
@@ -92,9 +90,6 @@ export interface ReviewAnswer {
   /** How the confirmed opt-out's confirmation goes out: through the gateway, or not at all. */
   readonly confirmation: 'gateway' | null;
 }
-
-/** The law's window for the one confirmation text after an opt-out. */
-const CONFIRMATION_WINDOW_MS = 5 * 60_000;
 
 export interface InboundRequest {
   readonly from: string;
@@ -266,7 +261,13 @@ export class Intake {
     return this.serialised(suspected.phone, async () => {
       const history = await this.deps.historyOf(suspected.phone);
       const now = this.deps.now();
-      const decision = decideReview(suspected, history, command, { now });
+      const decision = decideReview(
+        suspected,
+        history,
+        command,
+        policyFor(this.deps.directory, suspected.brand),
+        { now },
+      );
       if (decision.kind === 'repeat') {
         const { review } = decision;
         return {
@@ -293,28 +294,10 @@ export class Intake {
       } else {
         this.deps.onRecorded?.(appended.event);
       }
-      const confirmable =
-        !appended.duplicate &&
-        decision.event.outcome === 'confirmed' &&
-        this.deps.gateway !== undefined &&
-        now - suspected.occurredAt <= CONFIRMATION_WINDOW_MS &&
-        effectiveState(history, ...targetOf(suspected)).status !== 'opted_out';
-      if (confirmable) {
-        const policy = policyFor(this.deps.directory, suspected.brand);
-        this.sendThroughGateway(
-          {
-            ...suspected,
-            eventId: `${suspected.eventId}:confirmation`,
-            type: 'ConfirmationSent',
-            occurredAt: now,
-            recordedAt: now,
-            confirms: suspected.eventId,
-            text: policy.confirmation.replaceAll('{brand}', policy.displayName),
-            evidence: suspected.evidence.to === undefined ? {} : { to: suspected.evidence.to },
-          },
-          suspected.evidence.to,
-        );
-      }
+      // Through the gateway only: a review has no webhook reply to carry it.
+      const confirmation =
+        appended.duplicate || this.deps.gateway === undefined ? undefined : decision.confirmation;
+      if (confirmation !== undefined) this.sendThroughGateway(confirmation, suspected.evidence.to);
       return {
         id: command.id,
         outcome: decision.event.outcome,
@@ -323,7 +306,7 @@ export class Intake {
         position: appended.position,
         recordedAt: appended.event.recordedAt,
         duplicate: appended.duplicate,
-        confirmation: confirmable ? 'gateway' : null,
+        confirmation: confirmation === undefined ? null : 'gateway',
       };
     });
   }
@@ -391,11 +374,6 @@ export class Intake {
 function actedOn(classification: Classification, intent: ProviderIntent | undefined): Classification {
   if (intent === undefined || intent === classification.intent) return classification;
   return { ...classification, intent, confidence: 1, matched: `provider:${intent}`, global: false };
-}
-
-function targetOf(event: LedgerEvent): [string | undefined, string | undefined] {
-  const { brand, program } = scopeTarget(event.scope);
-  return [brand, program];
 }
 
 function tryParse(value: string, region: Region): E164 | undefined {
