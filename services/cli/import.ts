@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { call } from './client.js';
 
@@ -180,7 +181,6 @@ async function* readCsv(
 async function* readJsonLines(
   stream: NodeJS.ReadableStream,
 ): AsyncIterable<{ line: number; row: Record<string, string> | string }> {
-  const { createInterface } = await import('node:readline');
   let line = 0;
   for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
     line += 1;

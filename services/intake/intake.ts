@@ -188,21 +188,23 @@ export class Intake {
   ): Promise<InboundResult> {
     const { log } = this.deps;
     const classification = actedOn(classified, request.providerIntent);
-    // A log that cannot dedupe at append (Kafka) is asked first: a provider's retry gets the original.
-    if (request.messageId !== undefined && this.deps.findRecorded !== undefined) {
-      const eventId = `sms:${request.messageId}`;
-      const earlier = await this.deps.findRecorded(from, eventId);
+    const history = await this.deps.historyOf(from);
+    // A provider's retry of a message already recorded gets the original. The phone's facts hold its id
+    // (`sms:<messageId>`), so only a repeat costs the lookup of where it stands on a log that cannot
+    // dedupe at append (Kafka); the embedded log answers a repeat at append.
+    const repeatId = request.messageId === undefined ? undefined : `sms:${request.messageId}`;
+    if (repeatId !== undefined && history.some((fact) => fact.eventId === repeatId)) {
+      const earlier = await this.deps.findRecorded?.(from, repeatId);
       if (earlier !== undefined) {
         return {
           classification,
           appended: [],
           reply: null,
           confirmation: null,
-          original: { ...earlier, eventId },
+          original: { ...earlier, eventId: repeatId },
         };
       }
     }
-    const history = await this.deps.historyOf(from);
     const decision = decideInbound(
       {
         from,
