@@ -139,6 +139,16 @@ export class ProjectorRunner {
     return this.readyFlag;
   }
 
+  /**
+   * A failure the runner did not see itself: the view's store could not be opened before the runner
+   * started, or a delivery attempt failed inside a batch that is still retrying. The view reports
+   * unhealthy with it (its checks fail closed) until the next batch applies.
+   */
+  reportFailure(error: unknown): void {
+    this.failing = true;
+    this.lastError = withCauses(error);
+  }
+
   get healthy(): boolean {
     return !this.failing;
   }
@@ -305,4 +315,21 @@ export class ProjectorRunner {
     this.readyWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** An error's message followed by its causes' ("cannot connect to Redis …: connect ECONNREFUSED …"). */
+function withCauses(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const message =
+      current instanceof Error
+        ? current.message
+        : typeof current === 'string'
+          ? current
+          : JSON.stringify(current);
+    if (message !== '' && !parts.some((part) => part.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
 }
