@@ -72,6 +72,8 @@ export class ProjectorRunner {
   private readyFlag = false;
   private lastError: string | undefined;
   private failing = false;
+  /** Batches being applied now (partitions may be fed concurrently). */
+  private applying = 0;
   private readonly stopController = new AbortController();
   private starting: Promise<void> | undefined;
   private consumption: Consumption | undefined;
@@ -142,9 +144,11 @@ export class ProjectorRunner {
   /**
    * A failure the runner did not see itself: the view's store could not be opened before the runner
    * started, or a delivery attempt failed inside a batch that is still retrying. The view reports
-   * unhealthy with it (its checks fail closed) until the next batch applies.
+   * unhealthy with it (its checks fail closed) until the next batch applies. Once started, only a
+   * failure during a batch counts: one outside (a repair's POST) would never be cleared by a batch.
    */
   reportFailure(error: unknown): void {
+    if (this.starting !== undefined && this.applying === 0) return;
     this.failing = true;
     this.lastError = withCauses(error);
   }
@@ -234,7 +238,12 @@ export class ProjectorRunner {
     this.observeHead(partition, head);
     if (!this.oldestPendingAt.has(partition)) this.oldestPendingAt.set(partition, first.event.recordedAt);
     const applied = await this.withRetry(async () => {
-      await this.projection.applyBatch(records);
+      this.applying++;
+      try {
+        await this.projection.applyBatch(records);
+      } finally {
+        this.applying--;
+      }
       return true;
     });
     if (applied === undefined) throw new Stopped();
