@@ -85,7 +85,7 @@ export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
       ),
       // A temporary table would live in memory and prove nothing about the file.
       probe: this.db.prepare<[number]>(
-        "INSERT INTO checkpoints (consumer, position, updated_at) VALUES ('(write probe)', 0, randomblob(?))",
+        "INSERT OR REPLACE INTO checkpoints (consumer, position, updated_at) VALUES ('(write probe)', 0, randomblob(?))",
       ),
       unprobe: this.db.prepare("DELETE FROM checkpoints WHERE consumer = '(write probe)'"),
     };
