@@ -7,6 +7,7 @@ import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '.
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
+import { readinessOf } from './readiness.js';
 import {
   AuditQuery,
   AuditReply,
@@ -518,15 +519,13 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
   );
 
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
+  // Per role: 503 only when a role this process serves cannot do its core work (see readiness.ts).
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const reasons = [
-      ...(central ? [gate.unavailableReason()] : []),
-      ...(roles.includes('projector') ? ledger.systems.map((s) => s.gate.unavailableReason()) : []),
-    ].filter((r): r is string => r !== undefined);
-    if (reasons.length > 0) {
-      return reply.code(503).send({ error: 'unavailable', message: reasons.join('; ') });
+    const readiness = await readinessOf(ledger, roles);
+    if (readiness.status === 'unavailable') {
+      return reply.code(503).send({ error: 'unavailable', ...readiness });
     }
-    return { status: 'ready' };
+    return readiness;
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),

@@ -24,6 +24,12 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
 };
 
+/**
+ * What a 503 tells the caller: the same request may succeed in a moment (a full disk freed, a broker
+ * back), so retry it, not give up — an opt-out refused this way is not recorded until it is retried.
+ */
+export const RETRY_AFTER_SECONDS = 2;
+
 /** Fastify's own client errors, mapped onto our stable codes. */
 const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
@@ -44,6 +50,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error instanceof LedgerError) {
       const status = STATUS[error.code];
       if (status >= 500) request.log.error({ err: error }, 'request failed');
+      if (error.code === 'unavailable') void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       return reply.code(status).send({ error: error.code, message: error.message });
     }
     if (error.validation) {

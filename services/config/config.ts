@@ -12,6 +12,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /** Caps the embedded log's file (LEDGER_LOG_MAX_BYTES): appends beyond it answer 503 as on a full disk. */
+  readonly logMaxBytes: number | undefined;
   readonly defaultRegion: Region;
   readonly directory: BrandDirectory;
   readonly maxStalenessMs: number;
@@ -79,6 +81,9 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
   PORT: { help: 'HTTP port (default 8080)' },
   HOST: { help: 'address to listen on (default 127.0.0.1; 0.0.0.0 to accept remote senders)' },
   LEDGER_DATA_DIR: { help: 'directory of the embedded log (default ./data)' },
+  LEDGER_LOG_MAX_BYTES: {
+    help: 'cap on the embedded log file; beyond it appends answer 503 as on a full disk (default: none)',
+  },
   LEDGER_DEFAULT_REGION: { help: 'ISO country for numbers written without +country code (default US)' },
   LEDGER_DEFAULT_BRAND: { help: 'brand of requests that name none (default "default")' },
   LEDGER_CONFIG_FILE: { help: 'JSON file with brands (templates, opt-out scope) and numbers (to → brand)' },
@@ -149,6 +154,10 @@ export function loadConfig(
     port: int('PORT', 8080, 0, 65535),
     host: env.HOST ?? '127.0.0.1',
     dataDir: env.LEDGER_DATA_DIR ?? './data',
+    logMaxBytes:
+      env.LEDGER_LOG_MAX_BYTES === undefined || env.LEDGER_LOG_MAX_BYTES === ''
+        ? undefined
+        : int('LEDGER_LOG_MAX_BYTES', 0, 65_536, Number.MAX_SAFE_INTEGER),
     defaultRegion: region as Region,
     directory: {
       defaultBrand,

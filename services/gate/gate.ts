@@ -119,8 +119,10 @@ export class Gate {
 
 /** Why a view cannot answer right now (replaying, failing, too far behind), or undefined when it can. */
 function unavailable(runner: ProjectorRunner, maxStalenessMs: number, label: string): string | undefined {
-  if (!runner.ready) return `${label} is still replaying the log`;
+  // Failing first: a view whose store cannot be reached at start has not replayed either, and
+  // "replaying" would hide the outage.
   if (!runner.healthy) return `${label} is failing to apply the log`;
+  if (!runner.ready) return `${label} is still replaying the log`;
   const lagMs = runner.lagMs();
   if (lagMs > maxStalenessMs) return `${label} is ${lagMs} ms behind the log (bound ${maxStalenessMs} ms)`;
   return undefined;

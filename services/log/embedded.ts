@@ -29,6 +29,18 @@ interface Row {
 
 const CONSUME_BATCH = 2000;
 const READ_RETRY_MS = 100;
+/** While appends fail, how often `writable()` may spend a write on finding out whether they work again. */
+const PROBE_INTERVAL_MS = 1000;
+/** A probe writes about one page: a row that fits in a page's free space would pass on a full disk. */
+const PROBE_BYTES = 4096;
+
+export interface EmbeddedLogOptions {
+  /**
+   * Caps the log file (SQLite's max_page_count), so the ledger stops taking appends before the disk
+   * itself is full; appends beyond it fail as a full disk does (`unavailable`, retriable).
+   */
+  readonly maxBytes?: number;
+}
 
 /**
  * The embedded log: one partition in one SQLite file in WAL mode with synchronous=FULL, so an append is on disk before
@@ -44,11 +56,15 @@ export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
   private lastPosition: Position;
   private waiters = new Set<() => void>();
   private closed = false;
+  /** Why the last append could not be written (disk full, I/O error); cleared by the next that is. */
+  private writeFailure: LedgerError | undefined;
+  private lastProbeAt = 0;
   readonly checkpoints: CheckpointStore;
 
-  private constructor(file: string) {
+  private constructor(file: string, options: EmbeddedLogOptions) {
     this.db = openExclusive(file);
     migrate(this.db);
+    if (options.maxBytes !== undefined) this.limitSize(options.maxBytes);
     this.statements = {
       insert: this.db.prepare<[string, string, string, number, string]>(
         'INSERT INTO events (event_id, phone, type, recorded_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING',
@@ -67,6 +83,11 @@ export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
       setCheckpoint: this.db.prepare<[string, number, number]>(
         'INSERT INTO checkpoints (consumer, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at',
       ),
+      // A temporary table would live in memory and prove nothing about the file.
+      probe: this.db.prepare<[number]>(
+        "INSERT OR REPLACE INTO checkpoints (consumer, position, updated_at) VALUES ('(write probe)', 0, randomblob(?))",
+      ),
+      unprobe: this.db.prepare("DELETE FROM checkpoints WHERE consumer = '(write probe)'"),
     };
     this.lastPosition = this.storedHead();
     this.checkpoints = {
@@ -83,9 +104,45 @@ export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
    * Opens (or creates) the log under `dataDir`. The file is locked for this process alone: a second
    * ledger on the same directory would see a head and wake-ups that are not its own.
    */
-  static open(dataDir: string): EmbeddedEventLog {
+  static open(dataDir: string, options: EmbeddedLogOptions = {}): EmbeddedEventLog {
     mkdirSync(dataDir, { recursive: true });
-    return new EmbeddedEventLog(join(dataDir, 'ledger.sqlite'));
+    return new EmbeddedEventLog(join(dataDir, 'ledger.sqlite'), options);
+  }
+
+  /**
+   * Caps the file at about `maxBytes` (whole pages; never below what it holds already). Raising the cap
+   * is to this log what freeing disk space is: appends work again.
+   */
+  limitSize(maxBytes: number): void {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
+  }
+
+  /**
+   * Why appends cannot be written now, or undefined when they can. Free while appends succeed; after
+   * one failed, it tries a small write of its own (at most once a second) so that the log is known to
+   * be writable again even when no append arrives — a load balancer that took the process out of
+   * rotation sends none.
+   */
+  writable(): Promise<string | undefined> {
+    if (this.closed) return Promise.resolve('the event log is closed');
+    if (this.writeFailure === undefined) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (now - this.lastProbeAt >= PROBE_INTERVAL_MS) {
+      this.lastProbeAt = now;
+      try {
+        // Inserted and deleted in one transaction: the commit still writes the pages, so it meets the
+        // same full disk (or size cap) an append would, and leaves nothing behind.
+        this.db.transaction(() => {
+          this.statements.probe.run(PROBE_BYTES);
+          this.statements.unprobe.run();
+        })();
+        this.writeFailure = undefined;
+      } catch (error) {
+        this.writeFailure = storageError(error) ?? this.writeFailure;
+      }
+    }
+    return Promise.resolve(this.writeFailure?.message);
   }
 
   append(events: readonly LedgerEvent[]): Promise<readonly Appended[]> {
@@ -143,15 +200,22 @@ export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
       });
     }
     let ok = false;
+    let failure: LedgerError | undefined;
     for (const [index, pending] of batch.entries()) {
       const outcome = outcomes[index];
       if (outcome !== undefined && 'appended' in outcome) {
         ok = true;
         pending.resolve(outcome.appended);
       } else {
-        pending.reject(outcome?.error ?? new LedgerError('internal', 'the append was not attempted'));
+        const error = outcome?.error ?? new LedgerError('internal', 'the append was not attempted');
+        const storage = storageError(error);
+        failure ??= storage;
+        pending.reject(storage ?? error);
       }
     }
+    // What the next readiness check reports: the latest outcome wins (a success clears a failure).
+    if (failure !== undefined) this.writeFailure = failure;
+    else if (ok) this.writeFailure = undefined;
     if (ok) {
       this.lastPosition = this.storedHead();
       this.wake();
@@ -288,6 +352,36 @@ export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
 }
 
 type Outcome = { readonly appended: readonly Appended[] } | { readonly error: unknown };
+
+/** SQLite's and the OS's ways of saying the storage cannot take the write now. */
+const STORAGE_CODES: readonly RegExp[] = [
+  /^SQLITE_FULL$/,
+  /^SQLITE_IOERR/,
+  /^SQLITE_READONLY/,
+  /^SQLITE_CANTOPEN/,
+  /^ENOSPC$/,
+  /^EDQUOT$/,
+  /^EIO$/,
+  /^EROFS$/,
+];
+
+/**
+ * A write the storage refused (disk full, I/O error, read-only file system) as a retriable
+ * `unavailable`: the caller's events are not on the log, and the same append may succeed once space is
+ * freed. Undefined for any other error (a bug, a constraint), which stays what it was.
+ */
+export function storageError(error: unknown): LedgerError | undefined {
+  if (error instanceof LedgerError) return error.code === 'unavailable' ? error : undefined;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !STORAGE_CODES.some((pattern) => pattern.test(code))) return undefined;
+  const what =
+    code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : 'the disk failed';
+  return new LedgerError(
+    'unavailable',
+    `the event log cannot write (${what}: ${code}); nothing was recorded: retry once space is freed or the disk is fixed`,
+    { cause: error },
+  );
+}
 
 /**
  * WAL with synchronous=FULL: a commit is on disk before it returns. Exclusive locking keeps a second

@@ -65,6 +65,12 @@ export interface EventLog {
   head(): Promise<Cursor>;
   /** Delivers every partition from the consumer's checkpoints onwards, then follows the log, until stopped. */
   consume(spec: ConsumerSpec): Consumption;
+  /**
+   * Why appends cannot be accepted now (a full disk), or undefined when they can: intake's readiness.
+   * Cheap enough to be asked on every readiness probe. Optional: an adapter without it is taken as
+   * writable, and its failed appends answer for themselves.
+   */
+  writable?(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 

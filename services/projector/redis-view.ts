@@ -211,13 +211,22 @@ export class RedisView implements SystemView {
   async open(): Promise<void> {
     if (!this.ownsConnection) return;
     if (this.redis.status !== 'wait' && this.redis.status !== 'end') return;
+    // connect() rejects with "Connection is closed."; the 'error' event has what an operator needs
+    // (ECONNREFUSED, ENOTFOUND, an auth failure).
+    let refused: unknown;
+    const remember = (error: unknown): void => {
+      refused = error;
+    };
+    this.redis.on('error', remember);
     try {
       await this.redis.connect();
       this.opened = true;
     } catch (error) {
       throw new LedgerError('unavailable', `cannot connect to Redis for view ${this.name}`, {
-        cause: error,
+        cause: refused ?? error,
       });
+    } finally {
+      this.redis.off('error', remember);
     }
   }
 

@@ -72,6 +72,8 @@ export class ProjectorRunner {
   private readyFlag = false;
   private lastError: string | undefined;
   private failing = false;
+  /** Batches being applied now (partitions may be fed concurrently). */
+  private applying = 0;
   private readonly stopController = new AbortController();
   private starting: Promise<void> | undefined;
   private consumption: Consumption | undefined;
@@ -137,6 +139,18 @@ export class ProjectorRunner {
 
   get ready(): boolean {
     return this.readyFlag;
+  }
+
+  /**
+   * A failure the runner did not see itself: the view's store could not be opened before the runner
+   * started, or a delivery attempt failed inside a batch that is still retrying. The view reports
+   * unhealthy with it (its checks fail closed) until the next batch applies. Once started, only a
+   * failure during a batch counts: one outside (a repair's POST) would never be cleared by a batch.
+   */
+  reportFailure(error: unknown): void {
+    if (this.starting !== undefined && this.applying === 0) return;
+    this.failing = true;
+    this.lastError = withCauses(error);
   }
 
   get healthy(): boolean {
@@ -224,7 +238,12 @@ export class ProjectorRunner {
     this.observeHead(partition, head);
     if (!this.oldestPendingAt.has(partition)) this.oldestPendingAt.set(partition, first.event.recordedAt);
     const applied = await this.withRetry(async () => {
-      await this.projection.applyBatch(records);
+      this.applying++;
+      try {
+        await this.projection.applyBatch(records);
+      } finally {
+        this.applying--;
+      }
       return true;
     });
     if (applied === undefined) throw new Stopped();
@@ -305,4 +324,21 @@ export class ProjectorRunner {
     this.readyWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** An error's message followed by its causes' ("cannot connect to Redis …: connect ECONNREFUSED …"). */
+function withCauses(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const message =
+      current instanceof Error
+        ? current.message
+        : typeof current === 'string'
+          ? current
+          : JSON.stringify(current);
+    if (message !== '' && !parts.some((part) => part.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
 }

@@ -5,7 +5,9 @@ import { assembleLedger, type Ledger, type LedgerClock } from './ledger.js';
 
 /** Every role in one process on the embedded log: the default, zero-infrastructure mode. */
 export function openEmbeddedLedger(config: Config, clock: LedgerClock = {}): Ledger {
-  const log = EmbeddedEventLog.open(config.dataDir);
+  const log = EmbeddedEventLog.open(config.dataDir, {
+    ...(config.logMaxBytes !== undefined && { maxBytes: config.logMaxBytes }),
+  });
   return assembleLedger(
     config,
     {

@@ -73,6 +73,7 @@ export async function openKafkaLedger(
         };
       },
       closeLog: () => log.close(),
+      intakeReadsCentralView: true,
     },
     clock,
   );

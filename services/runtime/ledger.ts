@@ -32,6 +32,11 @@ export interface Ledger {
   start(parts?: { central?: boolean; systems?: boolean }): void;
   /** Resolves when every view has replayed the log it found at start. */
   ready(): Promise<void>;
+  /**
+   * Why intake cannot take opt-outs now (the log refuses appends: a full disk …), or undefined when it
+   * can. Intake does not wait for any view, except where it reads the central view to decide replies.
+   */
+  intakeUnavailableReason(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -58,6 +63,8 @@ export interface LedgerParts {
     runner: ProjectorRunner,
   ) => Promise<RecordedFact | undefined>;
   readonly closeLog: () => Promise<void>;
+  /** True where intake decides replies from the central view (Kafka): it must have replayed first. */
+  readonly intakeReadsCentralView?: boolean;
 }
 
 /** Wires the roles around a log: the central view and its runner, the gate, intake and metrics. */
@@ -162,6 +169,14 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
     },
     ready: async () => {
       await Promise.all(running().map((r) => r.whenReady()));
+    },
+    intakeUnavailableReason: async () => {
+      const refused = await log.writable?.();
+      if (refused !== undefined) return `the log does not accept appends: ${refused}`;
+      if (parts.intakeReadsCentralView === true && !runner.ready) {
+        return 'the central view, which intake reads to decide replies, is still replaying the log';
+      }
+      return undefined;
     },
     close: async () => {
       // Confirmations in flight get a moment to finish, then their retries are abandoned.

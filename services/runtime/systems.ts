@@ -46,6 +46,8 @@ export interface SystemHooks {
   readonly now?: () => number;
   readonly onError?: (error: unknown, view: string) => void;
   readonly onDeadLetter?: (view: string, detail: object) => void;
+  /** A webhook POST failed and will be retried: the view is unhealthy until the change is delivered. */
+  readonly onAttemptFailed?: (view: string, error: unknown) => void;
 }
 
 /** The store a view configuration names. */
@@ -72,6 +74,7 @@ export function createSystemView(config: ViewConfig, dataDir: string, hooks: Sys
         ...(config.headers !== undefined && { headers: config.headers }),
         ...(config.maxAttempts !== undefined && { maxAttempts: config.maxAttempts }),
         onDeadLetter: (entry) => hooks.onDeadLetter?.(config.name, entry),
+        onAttemptFailed: (error) => hooks.onAttemptFailed?.(config.name, error),
       });
     default: {
       const never: never = config;
@@ -86,23 +89,33 @@ export function createSystemView(config: ViewConfig, dataDir: string, hooks: Sys
  */
 export function assembleSystems(config: Config, log: EventLog, hooks: SystemHooks = {}): SystemEntry[] {
   return config.views.map((viewConfig) => {
-    const view = createSystemView(viewConfig, config.dataDir, hooks);
+    // A CRM that refuses or cannot be reached is shown at once (healthy false, lastError), not only
+    // once the wait outgrows the staleness bound: its checks answer unknown meanwhile.
+    const view = createSystemView(viewConfig, config.dataDir, {
+      ...hooks,
+      onAttemptFailed: (name, error) => {
+        entry.runner.reportFailure(error);
+        hooks.onAttemptFailed?.(name, error);
+      },
+    });
     const makeRunner = (projection: SystemView, group = `ledger-view-${viewConfig.name}`) =>
       new ProjectorRunner(log, projection, {
         group,
         ...(hooks.now !== undefined && { now: hooks.now }),
         onError: (error) => hooks.onError?.(error, viewConfig.name),
       });
-    return new SystemEntry(viewConfig, view, makeRunner(view), makeRunner, {
+    const entry = new SystemEntry(viewConfig, view, makeRunner(view), makeRunner, {
       maxStalenessMs: viewConfig.maxStalenessMs ?? config.maxStalenessMs,
       readWaitMs: config.readWaitMs,
     });
+    return entry;
   });
 }
 
 /**
- * Opens the view's store, retrying with backoff while it is unreachable (the runner reports the view
- * not ready meanwhile, so checks against it fail closed), then starts its runner.
+ * Opens the view's store, retrying with backoff while it is unreachable, then starts its runner.
+ * Meanwhile the view reports itself unhealthy with what went wrong (`lastError`: "cannot connect to
+ * Redis …: connect ECONNREFUSED …"), not merely "replaying", and checks against it fail closed.
  */
 export async function startSystem(
   entry: SystemEntry,
@@ -117,6 +130,7 @@ export async function startSystem(
       entry.runner.start();
       return;
     } catch (error) {
+      entry.runner.reportFailure(error);
       onError(error);
       await new Promise((resolve) => setTimeout(resolve, delay).unref());
       delay = Math.min(delay * 2, 10_000);

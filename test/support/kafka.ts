@@ -248,7 +248,7 @@ export async function whenReady(url: string, timeoutMs = 30_000): Promise<void> 
   await eventually(
     async () => {
       const ready = await getJson<{ status?: string; message?: string }>(`${url}/readyz`);
-      expect(ready).toEqual({ status: 200, body: { status: 'ready' } });
+      expect(ready).toMatchObject({ status: 200, body: { status: 'ready' } });
     },
     { timeoutMs, intervalMs: 100 },
   );
