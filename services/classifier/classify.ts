@@ -19,6 +19,7 @@ import {
   TYPO_TARGETS,
   type Lexicon,
 } from './lexicon.js';
+import { lookalikesToLatin } from './lookalikes.js';
 import { patternLists, withFragments } from './patterns.js';
 
 export type Intent = 'opt_out' | 'opt_in' | 'help' | 'none' | 'review';
@@ -51,60 +52,6 @@ const FORMAT = /\p{Cf}/gu;
 const MARKS = /\p{M}/gu;
 const NOT_WORD = /[^\p{L}\p{N}]+/gu;
 const RUNS = /(\p{L})\1{2,}/gu;
-/** Letters from other scripts that look like Latin ones, as used to slip past keyword filters. */
-const CONFUSABLES: Readonly<Record<string, string>> = {
-  А: 'A',
-  В: 'B',
-  Е: 'E',
-  К: 'K',
-  М: 'M',
-  Н: 'H',
-  О: 'O',
-  Р: 'P',
-  С: 'C',
-  Т: 'T',
-  Х: 'X',
-  У: 'Y',
-  Ѕ: 'S',
-  І: 'I',
-  Ј: 'J',
-  а: 'a',
-  е: 'e',
-  о: 'o',
-  р: 'p',
-  с: 'c',
-  у: 'y',
-  х: 'x',
-  ѕ: 's',
-  і: 'i',
-  ј: 'j',
-  ԁ: 'd',
-  ԛ: 'q',
-  ԝ: 'w',
-  Α: 'A',
-  Β: 'B',
-  Ε: 'E',
-  Ζ: 'Z',
-  Η: 'H',
-  Ι: 'I',
-  Κ: 'K',
-  Μ: 'M',
-  Ν: 'N',
-  Ο: 'O',
-  Ρ: 'P',
-  Τ: 'T',
-  Υ: 'Y',
-  Χ: 'X',
-  ο: 'o',
-  ν: 'v',
-  τ: 't',
-  ρ: 'p',
-  ι: 'i',
-  κ: 'k',
-  υ: 'u',
-  α: 'a',
-};
-const CONFUSABLE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'gu');
 const STOP_SIGNS = /[\u{1F6D1}\u26D4\u{1F6AB}]/gu;
 const ASCII_RUNS = /([a-z])\1{2,}/g;
 
@@ -125,10 +72,7 @@ function normalisedWords(text: string): string[] {
 }
 
 function basic(text: string): string {
-  return text
-    .normalize('NFKC')
-    .replace(FORMAT, '')
-    .replace(CONFUSABLE, (c) => CONFUSABLES[c] ?? c)
+  return lookalikesToLatin(text.normalize('NFKC').replace(FORMAT, ''))
     .replace(STOP_SIGNS, ' stop ')
     .replace(/#/g, ' number ')
     .replace(/\$/g, 's')
