@@ -806,7 +806,7 @@ export const OPENING_KEYWORD = re`^\W*(?:(?:please|pls|plz|ok|okay|just)\W+)?(?:
  * review for its opening word alone; every other rule still reads it.
  */
 export const KEYWORD_AS_NOUN: readonly string[] = [
-  re`^(?:\w+ )?(?:stop|quit|end|cancel|revoke|unsubscribe|unsub)(?: (?!(?:this|that|it|these|those|he|she|they|we|i|you|who|what|there|here|{MSG})\b)\w+){1,2} (?:is|was|are|were|has|had|have|looks|sounds|seems|s)\b`,
+  re`^(?:\w+ )?(?:stop|quit|end|cancel|revoke|unsubscribe|unsub)(?: (?!(?:this|that|it|these|those|he|she|they|we|i|you|who|what|there|here|{MSG})\b)\w+){1,2} (?:is|was|are|were|has|had|have|looks|sounds|seems)\b`,
   re`^(?:\w+ )?(?:stop|quit|end|cancel) \w+(?: \w+)? (?:and|n|or) (?!(?:{CONTACTING}|{MSG}|me|us|this|that|it)\b)\w+$`,
 ];
 

@@ -8,7 +8,7 @@
 
 /** "Sent from my iPhone", "Sent from Yahoo Mail on Android", "Envoyé de mon iPhone": to the line's end. */
 const DEVICE =
-  /(?:^|[ \t]+)(?:sent (?:from|via|with|using)|get outlook for|envoy[ée] (?:de|depuis|avec) (?:mon|ma)|enviado (?:desde|de|do|con|com) (?:mi|meu|o|my))(?:[ \t]+[\w&'’.()/+-]+){1,5}[ \t]*$/gimu;
+  /(?:^|[ \t]+)(?:sent (?:from|via|with|using)|get outlook for|envoy[ée] (?:de|depuis|avec) (?:mon|ma)|enviado (?:desde|de|do|con|com) (?:mi|meu|o|my))(?:[ \t]+[\w&'’.()/+-]+){1,8}[ \t]*$/gimu;
 /** A signature block: a line of dashes or underscores ("-- " by the mail convention), and all after it. */
 const BLOCK = /(?:^|\n)[ \t]*(?:--|__+|—)[ \t]*(?:\r?\n[\s\S]*)?$/u;
 const LINK = /(?:https?:\/\/|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\/\S*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/giu;
