@@ -11,7 +11,9 @@ const DEVICE =
   /(?:^|[ \t]+)(?:sent (?:from|via|with|using)|get outlook for|envoy[ée] (?:de|depuis|avec) (?:mon|ma)|enviado (?:desde|de|do|con|com) (?:mi|meu|o|my))(?:[ \t]+[\w&'’.()/+-]+){1,8}[ \t]*$/gimu;
 /** A signature block: a line of dashes or underscores ("-- " by the mail convention), and all after it. */
 const BLOCK = /(?:^|\n)[ \t]*(?:--|__+|—)[ \t]*(?:\r?\n[\s\S]*)?$/u;
-const LINK = /(?:https?:\/\/|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\/\S*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/giu;
+const TOKEN = /\S+/gu;
+const HOST = /^[\w-]+(?:\.[\w-]+)*$/u;
+const TLD = /^[a-z]{2,}$/iu;
 /** A name as it is signed: "Mike", "Jane Doe", "Tom B.", with a capital (the pattern is case-sensitive). */
 const NAME = String.raw`\p{Lu}\p{Ll}+(?:[ \t]+\p{Lu}(?:\p{Ll}+|\.))?`;
 /** Words that may open with a capital or not: "Thanks" and "thanks", "This is" and "this is". */
@@ -41,7 +43,8 @@ const DEVICE_HINT = /\b(?:sent|outlook|envoy|enviad)/i;
 export function withoutTail(text: string): string {
   let body = text;
   if (body.includes('--') || body.includes('__') || body.includes('\u2014')) body = body.replace(BLOCK, '');
-  if (body.includes('/') || body.includes('www.') || body.includes('@')) body = body.replace(LINK, ' ');
+  if (body.includes('/') || body.includes('www.') || body.includes('@'))
+    body = body.replace(TOKEN, (token) => (isLink(token) ? ' ' : token));
   // A device line ends a line: without a line break, only the end of the reply can hold one.
   const lines = body.includes('\n') || body.includes('\r');
   if (DEVICE_HINT.test(lines || body.length <= END ? body : body.slice(-END)))
@@ -80,4 +83,22 @@ function endsWithName(text: string): boolean {
   }
   const c = text.charCodeAt(i);
   return lower > 0 && c >= 65 && c <= 90;
+}
+
+/**
+ * A link ("http://x.co", "www.example.com", "bit.ly/3xYz") or an address ("jane@example.com"), one
+ * word at a time and without a pattern that backtracks: a reply of any length is read in linear time.
+ */
+function isLink(token: string): boolean {
+  if (token.includes('://') || token.toLowerCase().startsWith('www.')) return true;
+  const at = token.indexOf('@');
+  if (at > 0) return isHost(token.slice(at + 1).replace(/[.,;:!?)]+$/u, ''));
+  const slash = token.indexOf('/');
+  return slash > 0 && isHost(token.slice(0, slash));
+}
+
+/** "example.com", "x.co", "mail.acme-deals.com": dotted names ending in letters. */
+function isHost(host: string): boolean {
+  const dot = host.lastIndexOf('.');
+  return dot > 0 && TLD.test(host.slice(dot + 1)) && HOST.test(host);
 }

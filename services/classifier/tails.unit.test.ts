@@ -44,6 +44,24 @@ describe('tails: what a handset, a mail client or a sign-off adds is not what th
     expect(withoutTail(text)).toBe(body);
   });
 
+  it('takes a long device signature off, up to the end of its line', () => {
+    expect(withoutTail('STOP\nSent from my Verizon Wireless 4G LTE smartphone')).toBe('STOP');
+  });
+
+  it('reads a reply of any length in linear time: links and addresses are found word by word', () => {
+    // The first patterns backtracked: 100,000 letters and an "@" took the event loop for ~50 s.
+    for (const text of [
+      'a'.repeat(100_000) + ' @',
+      'a.'.repeat(50_000) + ' /',
+      'ab.'.repeat(33_000) + 'x /',
+    ]) {
+      const started = performance.now();
+      expect(withoutTail(text)).toBe(text);
+      expect(classifyReply(text).intent).toBe('none');
+      expect(performance.now() - started).toBeLessThan(5_000);
+    }
+  });
+
   it('leaves a reply with no tail as it is', () => {
     for (const text of ['STOP', 'stop by the store', 'Who is this?', 'I sent it from my office', 'stop it'])
       expect(withoutTail(text)).toBe(text);
@@ -120,5 +138,21 @@ describe('a must-honour keyword opening the reply, with a tail the rules do not 
         'end up at the mall probably',
       ].map(intent),
     ).toEqual(Array(7).fill('none'));
+  });
+
+  it('does not send to review a keyword that names something or is one verb of several', () => {
+    expect(
+      [
+        'Cancel culture is wild',
+        'End credits were the best part',
+        'stop, look and listen',
+        'stop drop and roll',
+      ].map(intent),
+    ).toEqual(Array(4).fill('none'));
+    // A possessive is no verb, and a pronoun no subject: these stay with a person.
+    expect(["STOP - this is Jessica's phone", 'Stop, this is a business line'].map(intent)).toEqual([
+      'review',
+      'review',
+    ]);
   });
 });
