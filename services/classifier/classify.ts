@@ -5,8 +5,10 @@ import {
   CONTRACTIONS,
   FILLER,
   FRAGMENTS,
+  KEYWORD_AS_NOUN,
   LAUGHTER,
   LEXICONS,
+  MUST_HONOUR,
   NOT_A_REQUEST,
   NOT_THIS_PERSON,
   OPENING_KEYWORD,
@@ -19,7 +21,9 @@ import {
   TYPO_TARGETS,
   type Lexicon,
 } from './lexicon.js';
+import { lookalikesToLatin } from './lookalikes.js';
 import { patternLists, withFragments } from './patterns.js';
+import { withoutTail } from './tails.js';
 
 export type Intent = 'opt_out' | 'opt_in' | 'help' | 'none' | 'review';
 
@@ -51,60 +55,6 @@ const FORMAT = /\p{Cf}/gu;
 const MARKS = /\p{M}/gu;
 const NOT_WORD = /[^\p{L}\p{N}]+/gu;
 const RUNS = /(\p{L})\1{2,}/gu;
-/** Letters from other scripts that look like Latin ones, as used to slip past keyword filters. */
-const CONFUSABLES: Readonly<Record<string, string>> = {
-  А: 'A',
-  В: 'B',
-  Е: 'E',
-  К: 'K',
-  М: 'M',
-  Н: 'H',
-  О: 'O',
-  Р: 'P',
-  С: 'C',
-  Т: 'T',
-  Х: 'X',
-  У: 'Y',
-  Ѕ: 'S',
-  І: 'I',
-  Ј: 'J',
-  а: 'a',
-  е: 'e',
-  о: 'o',
-  р: 'p',
-  с: 'c',
-  у: 'y',
-  х: 'x',
-  ѕ: 's',
-  і: 'i',
-  ј: 'j',
-  ԁ: 'd',
-  ԛ: 'q',
-  ԝ: 'w',
-  Α: 'A',
-  Β: 'B',
-  Ε: 'E',
-  Ζ: 'Z',
-  Η: 'H',
-  Ι: 'I',
-  Κ: 'K',
-  Μ: 'M',
-  Ν: 'N',
-  Ο: 'O',
-  Ρ: 'P',
-  Τ: 'T',
-  Υ: 'Y',
-  Χ: 'X',
-  ο: 'o',
-  ν: 'v',
-  τ: 't',
-  ρ: 'p',
-  ι: 'i',
-  κ: 'k',
-  υ: 'u',
-  α: 'a',
-};
-const CONFUSABLE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'gu');
 const STOP_SIGNS = /[\u{1F6D1}\u26D4\u{1F6AB}]/gu;
 const ASCII_RUNS = /([a-z])\1{2,}/g;
 
@@ -125,10 +75,7 @@ function normalisedWords(text: string): string[] {
 }
 
 function basic(text: string): string {
-  return text
-    .normalize('NFKC')
-    .replace(FORMAT, '')
-    .replace(CONFUSABLE, (c) => CONFUSABLES[c] ?? c)
+  return lookalikesToLatin(text.normalize('NFKC').replace(FORMAT, ''))
     .replace(STOP_SIGNS, ' stop ')
     .replace(/#/g, ' number ')
     .replace(/\$/g, 's')
@@ -318,6 +265,7 @@ export function createClassifier(extension: KeywordExtension = {}): (text: strin
     phrases: phrases.map((p) => p.source),
     review: REVIEW_PHRASES.map(([, pattern]) => expand(pattern)),
   });
+  const keywordAsNoun = KEYWORD_AS_NOUN.map((pattern) => new RegExp(expand(pattern), 'u'));
   const notThisPerson = new RegExp(NOT_THIS_PERSON, 'u');
   const opening = new RegExp(OPENING_KEYWORD, 'iu');
   const laughter = new RegExp(LAUGHTER, 'iu');
@@ -331,7 +279,25 @@ export function createClassifier(extension: KeywordExtension = {}): (text: strin
     return CLOSING_KEYWORDS.has(last) ? exact.get(last) : undefined;
   };
 
-  return (text) => {
+  /**
+   * A keyword that is a sentence of its own, set off by line breaks or punctuation ("got your
+   * message\nSTOP\nbye"): the keywords trusted to close a reply are the opt-out; the other must-honour
+   * words, review.
+   */
+  const sentenceKeyword = (text: string): Classification | undefined => {
+    let doubtful: string | undefined;
+    for (const sentence of text.split(SENTENCE_BREAKS)) {
+      const own = normalisedWords(sentence)
+        .filter((w) => !FILLER.has(w))
+        .join(' ');
+      const entry = CLOSING_KEYWORDS.has(own) ? exact.get(own) : undefined;
+      if (entry !== undefined) return answer({ ...entry, rule: `${entry.rule}+sentence` }, 0.85);
+      if (MUST_HONOUR.has(own)) doubtful ??= own;
+    }
+    return doubtful === undefined ? undefined : review(`sentence:${doubtful.replace(/ /g, '_')}`);
+  };
+
+  const read = (text: string): Classification => {
     const normalWords = normalisedWords(text);
     const normalised = normalWords.join(' ');
     if (normalised === '') return NONE;
@@ -389,18 +355,46 @@ export function createClassifier(extension: KeywordExtension = {}): (text: strin
     const last = core.length >= 2 ? closing(core) : undefined;
     if (last !== undefined && !laughter.test(text))
       return answer({ ...last, rule: `${last.rule}+closing` }, 0.85);
-    if (opening.test(text) && !laughter.test(text)) return answer(OPENING_ENTRY, 0.85);
+    // Tested only where a keyword has been found: most replies never need it.
+    let laughing: boolean | undefined;
+    const joking = (): boolean => (laughing ??= laughter.test(text));
+    if (opening.test(text) && !joking()) return answer(OPENING_ENTRY, 0.85);
+    const keyword = core.some((w) => MUST_HONOUR.has(w) || w === 'opt');
+    const alone = keyword && SENTENCE_BREAK.test(text) && !joking() ? sentenceKeyword(text) : undefined;
+    if (alone !== undefined) return alone;
     const annoyed = REVIEW_PHRASES[patterns.first('review', neutral)];
     if (annoyed !== undefined) return review(annoyed[0]);
     const strong = words.find((w) => STRONG_WORDS.has(w));
     if (strong !== undefined) return review(`embedded:${strong}`);
+    // "stop this is mike", "Please STOP I have asked 5 times": a must-honour keyword opening the reply
+    // (not set aside as another sense) with words after it no rule reads. A person decides; until then
+    // the number is held.
+    const first = core[0] === 'opt' && core[1] === 'out' ? 'opt out' : (core[0] ?? '');
+    if (MUST_HONOUR.has(first) && !joking() && !keywordAsNoun.some((pattern) => pattern.test(neutral)))
+      return review(`opening:${first.replace(/ /g, '_')}`);
     if (core.length <= 3 && !QUESTION_WORDS.has(words[0] ?? '')) {
       const weak = core.find((w) => weakWords.has(w));
       if (weak !== undefined) return review(`embedded:${weak}`);
     }
     return NONE;
   };
+
+  // Read whole, and without the tail when it has one: what was taken for a tail can add an opt-out or
+  // a review, never hide one.
+  return (text) => {
+    const whole = read(text);
+    if (whole.intent === 'opt_out') return whole;
+    const body = withoutTail(text);
+    if (body === text) return whole;
+    const short = read(body);
+    if (short.intent === 'opt_out') return short;
+    return whole.intent === 'review' || short.intent === 'none' ? whole : short;
+  };
 }
+
+/** Where a sentence ends: its punctuation, or a line break. */
+const SENTENCE_BREAK = /[.!?;\r\n\u2028\u2029]/u;
+const SENTENCE_BREAKS = /[.!?;\r\n\u2028\u2029]+/u;
 
 const ABOUT_KEYWORD: Entry = { intent: 'help', language: 'en', global: false, rule: 'plain:about_keywords' };
 const NOT_THIS_PERSON_ENTRY: Entry = {

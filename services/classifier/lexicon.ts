@@ -38,7 +38,7 @@ export const FRAGMENTS: Readonly<Record<string, string>> = {
    * An object that is not the messages: a determiner and a word with no message word close behind it
    * ("the water heater", "my gym membership", "the 3pm class"), or one of the things above.
    */
-  OTHER: re`(?:(?:the|my|your|our|this|that|a|an|his|her|their) (?!(?:please|now|right|already|immediately|asap|thanks|thx|crap|shit|nonsense|garbage|junk|stuff|madness|harassment|bullshit|today|again|anymore|forever|and|but|or|so|lol|ok|okay|stop|quit|end|cancel|unsubscribe|unsub|remove|service|program|programme|company|sender|brand)\b)(?!(?:\w+ ){0,3}?(?:{MSG}|number|phone|cell|database|system|records?|contacts?|files?|owner)\b)\w+|(?:the|my|your|our|this|that|a|an) (?:\w+ )?{THINGS}\b(?! {MSG}\b)|{THINGS}\b)`,
+  OTHER: re`(?:(?:the|my|your|our|this|that|a|an|his|her|their) (?!(?:please|now|right|already|immediately|asap|thanks|thx|crap|shit|nonsense|garbage|junk|stuff|madness|harassment|bullshit|today|again|anymore|forever|and|but|or|so|lol|ok|okay|stop|quit|end|cancel|unsubscribe|unsub|remove|service|program|programme|company|sender|brand|is|was|s|isnt|wasnt)\b)(?!(?:\w+ ){0,3}?(?:{MSG}|number|phone|cell|database|system|records?|contacts?|files?|owner)\b)\w+|(?:the|my|your|our|this|that|a|an) (?:\w+ )?{THINGS}\b(?! {MSG}\b)|{THINGS}\b)`,
 };
 
 export const ENGLISH: Lexicon = {
@@ -793,8 +793,39 @@ export const CLOSING_KEYWORDS = new Set([
   'stop it',
 ]);
 
-/** A keyword said first, as a sentence of its own: "Stop. I've asked before", "Stop it. I mean it." */
-export const OPENING_KEYWORD = re`^\W*(?:(?:please|pls|plz|ok|okay|just)\W+)?(?:stop|unsubscribe|unsub|opt[\s_-]*out|stopall|revoke)(?:\W+(?:it|now|please|pls|already|all))?\s*[.!;]+\s*\S`;
+/**
+ * A keyword said first, as a sentence of its own: "Stop. I've asked before", "Stop it. I mean it.",
+ * "Stop\nwho is this" (a line break ends a sentence as a full stop does).
+ */
+export const OPENING_KEYWORD = re`^\W*(?:(?:please|pls|plz|ok|okay|just)\W+)?(?:stop|unsubscribe|unsub|opt[\s_-]*out|stopall|revoke)(?:[^\w\r\n\u2028\u2029]+(?:it|now|please|pls|already|all))?(?:\s*[.!;]+|[ \t]*[\r\n\u2028\u2029])\s*\S`;
+
+/**
+ * A must-honour word that opens a reply but names something or is one verb of several: the subject of
+ * a sentence ("Cancel culture is wild", "Stop & Shop has it cheaper", "End credits were the best part")
+ * or a list of verbs ("stop, look and listen", "stop drop and roll"). Such a reply is not sent to
+ * review for its opening word alone; every other rule still reads it.
+ */
+export const KEYWORD_AS_NOUN: readonly string[] = [
+  re`^(?:\w+ )?(?:stop|quit|end|cancel|revoke|unsubscribe|unsub)(?: (?!(?:this|that|it|these|those|he|she|they|we|i|you|who|what|there|here|{MSG})\b)\w+){1,2} (?:is|was|are|were|has|had|have|looks|sounds|seems)\b`,
+  re`^(?:\w+ )?(?:stop|quit|end|cancel) \w+(?: \w+)? (?:and|n|or) (?!(?:{CONTACTING}|{MSG}|me|us|this|that|it)\b)\w+$`,
+];
+
+/**
+ * The words a sender must honour as a revocation however the reply goes on: the FCC's seven
+ * (47 CFR 64.1200(a)(10)) and CTIA's. Opening a reply with words no rule reads, one is sent to review.
+ */
+export const MUST_HONOUR: ReadonlySet<string> = new Set([
+  'stop',
+  'quit',
+  'end',
+  'revoke',
+  'opt out',
+  'optout',
+  'cancel',
+  'unsubscribe',
+  'unsub',
+  'stopall',
+]);
 
 /** A joke or a laugh: "Stop! That's the best deal ever lol" is not a request. */
 export const LAUGHTER = re`\b(?:lol|lmao|lmfao|rofl|haha\w*|hehe\w*|jk|kidding|joking|hilarious|funny)\b|[\u{1F602}\u{1F923}\u{1F606}\u{1F605}\u{1F639}\u{1F61C}\u{1F61D}\u{1F60A}\u{1F970}\u{1F60D}]`;
