@@ -3,7 +3,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { auditPhone } from '../audit/index.js';
-import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '../ledger/index.js';
+import {
+  LedgerError,
+  memoisedPhoneParser,
+  parseSource,
+  type E164,
+  type LedgerEvent,
+} from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
@@ -101,7 +107,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           brand: brandOf(body.brand),
           ...(body.program !== undefined && { program: body.program }),
           ...(body.scope !== undefined && { scope: body.scope }),
-          source: body.source,
+          source: parseSource(body.source),
           ...(body.sourceSystem !== undefined && { sourceSystem: body.sourceSystem }),
           ...(body.channel !== undefined && { channel: body.channel }),
           ...(body.occurredAt !== undefined && { occurredAt: Date.parse(body.occurredAt) }),

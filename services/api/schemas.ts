@@ -49,7 +49,11 @@ export const RecordBody = Type.Object(
     scope: Type.Optional(
       literals(['global', 'brand', 'program'] as const, 'Width of the decision (default brand)'),
     ),
-    source: literals(SOURCES, 'Where the request came from'),
+    source: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: `Where the request came from: ${SOURCES.join(', ')} (any case; call_center and sms are accepted and stored canonical)`,
+    }),
     sourceSystem: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     channel: Type.Optional(literals(CHANNELS)),
     occurredAt: Type.Optional(Timestamp('When the person asked (default: now)')),
