@@ -86,7 +86,8 @@ export function sameFact(a: LedgerEvent, b: LedgerEvent): boolean {
 }
 
 export interface BrandPolicy {
-  readonly displayName: string;
+  /** What {brand} prints; absent when none is configured (the templates then name no brand). */
+  readonly displayName?: string;
   /** Keyword opt-outs apply to the whole brand by default, or to the program the number belongs to. */
   readonly optOutScope: 'brand' | 'program';
   readonly confirmation: string;
@@ -209,8 +210,8 @@ function stateAfter(history: PhoneHistory, event: LedgerEvent, scope: ScopeKey):
   return effectiveState(evolve(history, { position: next, event }), brand, program);
 }
 
-function fill(template: string, policy: BrandPolicy): string {
-  return template.replaceAll('{brand}', policy.displayName);
+function fill(template: string, { displayName }: BrandPolicy): string {
+  return displayName === undefined ? template : template.replaceAll('{brand}', displayName);
 }
 
 export interface ReviewCommand {

@@ -1,7 +1,8 @@
 import { classifyReply } from '../classifier/index.js';
 import { type E164, type LedgerEvent, type PhoneHistory } from '../ledger/index.js';
 import { BRAND, PHONE, T0, given, optIn, optOut, reviewed, suspected } from '../../test/support/given.js';
-import { DEFAULT_TEMPLATES, policyFor, routeInbound, type BrandDirectory } from './brands.js';
+import { DEFAULT_TEMPLATES, NEUTRAL_TEMPLATES, policyFor, routeInbound, type BrandDirectory } from './brands.js';
+import { checkConfirmation } from './templates.js';
 import {
   decideInbound,
   decideRecord,
@@ -464,23 +465,38 @@ describe('brands: routing and policy', () => {
       });
     });
 
-    it('an unconfigured brand gets its own name, brand scope and the default templates', () => {
-      expect(policyFor(directory, 'initech')).toEqual({
-        displayName: 'initech',
-        optOutScope: 'brand',
-        ...DEFAULT_TEMPLATES,
-      });
-      expect(policyFor(directory, 'globex')).toEqual({
-        ...policyFor(directory, 'initech'),
-        displayName: 'globex',
-      });
+    it('a brand without a display name gets brand scope and the neutral templates: its id is never shown', () => {
+      expect(policyFor(directory, 'initech')).toEqual({ optOutScope: 'brand', ...NEUTRAL_TEMPLATES });
+      expect(policyFor(directory, 'globex')).toEqual(policyFor(directory, 'initech'));
     });
 
-    it('the default confirmation, filled in, says who and how to come back', () => {
-      const { reply } = decide('STOP', { policy: policyFor(directory, 'globex') });
+    it('the neutral confirmation names no internal brand id ("default" least of all)', () => {
+      for (const brand of ['globex', 'default']) {
+        const { reply } = decide('STOP', { policy: policyFor({ ...directory, defaultBrand: brand }, brand) });
+        expect(reply).toBe(
+          'You are unsubscribed and will receive no more messages from this number. Reply START to resubscribe.',
+        );
+        expect(reply).not.toContain(brand);
+      }
+      expect(decide('START', { policy: policyFor(directory, 'default') }).reply).not.toMatch(/default|\{brand\}/);
+      expect(decide('HELP', { policy: policyFor(directory, 'default') }).reply).not.toMatch(/default|\{brand\}/);
+    });
+
+    it('the neutral confirmation is still a bare confirmation: unsubscribed, no more messages, one segment', () => {
+      expect(checkConfirmation(NEUTRAL_TEMPLATES.confirmation, 'this number')).toEqual([]);
+    });
+
+    it("with a display name, the default confirmation names the brand by it", () => {
+      const named = { ...directory, brands: { globex: { displayName: 'Globex Corp' } } };
+      const { reply } = decide('STOP', { policy: policyFor(named, 'globex') });
       expect(reply).toBe(
-        'globex: You are unsubscribed and will receive no more messages. Reply START to resubscribe.',
+        'Globex Corp: You are unsubscribed and will receive no more messages. Reply START to resubscribe.',
       );
+    });
+
+    it("a template that names {brand} without a display name falls back to the neutral one, never to the id", () => {
+      const unnamed = { ...directory, brands: { globex: { confirmation: '{brand}: unsubscribed, no more messages.' } } };
+      expect(policyFor(unnamed, 'globex').confirmation).toBe(NEUTRAL_TEMPLATES.confirmation);
     });
   });
 

@@ -32,6 +32,7 @@ export {
   policyFor,
   routeInbound,
   DEFAULT_TEMPLATES,
+  NEUTRAL_TEMPLATES,
   type BrandDirectory,
   type BrandSettings,
   type NumberRoute,
