@@ -86,8 +86,17 @@ export const InboundBody = Type.Object(
       maxLength: 64,
       description: 'Our number or short code the reply was sent to',
     }),
-    body: Type.String({ maxLength: 2000 }),
-    messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    body: Type.String({
+      description:
+        'The reply as the person sent it, any length (up to the request size limit): classified whole; the evidence keeps up to 4 KiB of it',
+    }),
+    messageId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "The provider's id: a retry under it from the same number is applied once",
+      }),
+    ),
     receivedAt: Type.Optional(Timestamp('When the provider received the message')),
     brand: Type.Optional(Name('Brand, when the to-number does not say')),
     program: Type.Optional(Name('Program, when the to-number does not say')),
@@ -162,7 +171,7 @@ export const ReviewsReply = Type.Object({
 });
 
 export const ReviewParams = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 200 }) },
+  { id: Type.String({ minLength: 1, maxLength: 512 }) },
   { additionalProperties: false },
 );
 
@@ -299,7 +308,7 @@ export const TwilioBody = Type.Object(
   {
     From: PhoneInput,
     To: Type.String({ minLength: 1, maxLength: 64, description: 'Our number or short code' }),
-    Body: Type.String({ maxLength: 2000 }),
+    Body: Type.String({ description: 'Any length: classified whole; the evidence keeps up to 4 KiB of it' }),
     MessageSid: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'Twilio retries repeat it: applied once' }),
     ),

@@ -89,7 +89,9 @@ describe("a brand's display name (the sender the confirmation names)", () => {
   it('is required when a template names {brand}: the internal id is never printed instead', () => {
     expect(
       withFile({
-        brands: { acme: { confirmation: '{brand}: You are unsubscribed and will receive no more messages.' } },
+        brands: {
+          acme: { confirmation: '{brand}: You are unsubscribed and will receive no more messages.' },
+        },
       }),
     ).toThrow(/brands\.acme\.displayName is required: its confirmation names the sender with \{brand\}/);
     expect(withFile({ brands: { acme: { helpReply: '{brand}: reply STOP to unsubscribe.' } } })).toThrow(

@@ -42,7 +42,8 @@ export const DEFAULT_TEMPLATES = {
 export const NEUTRAL_TEMPLATES = {
   confirmation:
     'You are unsubscribed and will receive no more messages from this number. Reply START to resubscribe.',
-  optInReply: 'You are subscribed again to messages from this number. Reply STOP to unsubscribe, HELP for help.',
+  optInReply:
+    'You are subscribed again to messages from this number. Reply STOP to unsubscribe, HELP for help.',
   helpReply: 'Reply STOP to unsubscribe. Msg & data rates may apply.',
 } as const;
 

@@ -27,7 +27,10 @@ const SOURCE_ALIASES: ReadonlyMap<string, Source> = new Map<string, Source>([
  * opt-out, nor split one source into several in reports.
  */
 export function parseSource(name: string): Source {
-  const key = name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const key = name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   const source = SOURCES.find((s) => s === key) ?? SOURCE_ALIASES.get(key);
   if (source !== undefined) return source;
   throw new LedgerError(
