@@ -54,7 +54,16 @@ export const RESERVED_ID_PREFIXES = ['sms:', 'review:'] as const;
  * number's reply under the same id is another reply (it once was taken for a retry, and its STOP lost).
  */
 export function replyEventId(provider: string, from: E164, messageId: string): string {
-  return `sms:${provider}:${from}:${messageId}`;
+  return `sms:${provider}:${from}:${idSegment(messageId)}`;
+}
+
+/**
+ * A message id as the last segment of an event id: provider ids (SM + hex, UUIDs) stay as they are;
+ * anything else (":", "%", "/", NUL, a lone surrogate: the generic route takes any text) becomes %xxxx
+ * of its UTF-16 unit. One id per message id, and an id no store or URL chokes on.
+ */
+function idSegment(messageId: string): string {
+  return messageId.replace(/[^A-Za-z0-9._~-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The id replies were recorded under before ids were scoped: still read, still a repeat for its phone. */

@@ -55,6 +55,16 @@ describe('a reply’s event id is scoped to its provider and the number it came 
     expect(decide('STOP').events[0]?.eventId).toBe(`sms:twilio:${PHONE}:m-1`);
   });
 
+  it('a message id of any text gives an id of safe characters, one per message id', () => {
+    const odd = ['a:b', 'a%3ab', 'a/b?c#d', 'nul\u0000', 'lone\uD800', 'emoji😀', 'space d'];
+    const ids = odd.map((id) => replyEventId('inbound-sms', PHONE, id));
+    expect(new Set(ids).size).toBe(odd.length);
+    for (const id of ids) expect(id).toMatch(/^sms:inbound-sms:\+12015550123:[A-Za-z0-9._~%-]+$/);
+    expect(replyEventId('twilio', PHONE, 'SM0123456789abcdef0123456789abcdef')).toBe(
+      `sms:twilio:${PHONE}:SM0123456789abcdef0123456789abcdef`,
+    );
+  });
+
   it('the same message id from another number is another reply: recorded, not taken for a repeat', () => {
     const first = decide('STOP');
     const fromOther = decide('STOP', given().history, { from: OTHER });
