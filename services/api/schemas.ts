@@ -23,19 +23,22 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
+/** Text from the outside world: any length is taken, and the event keeps up to 4 KiB of it (cut with a marker). */
+const FreeText = Type.String({ description: 'Any length; kept up to 4 KiB, cut with a marker beyond' });
+
 export const Evidence = Type.Object(
   {
-    rawText: Type.Optional(Type.String({ maxLength: 2000 })),
+    rawText: Type.Optional(FreeText),
     matchedRule: Type.Optional(Type.String({ maxLength: 200 })),
     confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     language: Type.Optional(Type.String({ maxLength: 16 })),
     messageId: Type.Optional(Type.String({ maxLength: 200 })),
     to: Type.Optional(Type.String({ maxLength: 64 })),
     agentId: Type.Optional(Type.String({ maxLength: 200 })),
-    formUrl: Type.Optional(Type.String({ maxLength: 2000 })),
+    formUrl: Type.Optional(FreeText),
     ip: Type.Optional(Type.String({ maxLength: 64 })),
-    userAgent: Type.Optional(Type.String({ maxLength: 500 })),
-    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    userAgent: Type.Optional(FreeText),
+    note: Type.Optional(FreeText),
   },
   { additionalProperties: false, description: 'How the decision was made: whatever the source can show' },
 );

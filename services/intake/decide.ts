@@ -113,7 +113,7 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
     source: command.source,
     sourceSystem: command.sourceSystem ?? command.source,
     channel: command.channel ?? DEFAULT_CHANNEL[command.source],
-    evidence: command.evidence ?? {},
+    evidence: keptEvidence(command.evidence ?? {}),
   };
   return command.type === 'opt_out'
     ? { ...common, type: 'OptOutRecorded' }
@@ -278,8 +278,32 @@ function replyIdentity(
   };
 }
 
-/** The reply's text as evidence: whole up to MAX_RAW_TEXT_BYTES of UTF-8, else cut between characters. */
-function keptText(text: string): { readonly rawText: string; readonly note?: string } {
+/** Evidence fields of free text, kept as a reply's text is: a long one is cut, never refused. */
+const FREE_TEXT = ['rawText', 'note', 'formUrl', 'userAgent'] as const;
+
+/** A caller's evidence, each free-text field whole up to MAX_RAW_TEXT_BYTES, else cut; the note says which. */
+function keptEvidence(evidence: Evidence): Evidence {
+  const kept: { -readonly [K in keyof Evidence]: Evidence[K] } = { ...evidence };
+  const cut: string[] = [];
+  for (const field of FREE_TEXT) {
+    const text = evidence[field];
+    if (text === undefined) continue;
+    const { rawText, note } = keptText(text, field, 'it');
+    if (note === undefined) continue;
+    kept[field] = rawText;
+    cut.push(note);
+  }
+  if (cut.length === 0) return evidence;
+  kept.note = [kept.note, ...cut].filter((n) => n !== undefined).join('; ');
+  return kept;
+}
+
+/** Text as evidence: whole up to MAX_RAW_TEXT_BYTES of UTF-8, else cut between characters, with a note. */
+function keptText(
+  text: string,
+  field = 'rawText',
+  what = 'the reply',
+): { readonly rawText: string; readonly note?: string } {
   // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair of them, 4): short texts need no counting.
   if (text.length * 3 <= MAX_RAW_TEXT_BYTES) return { rawText: text };
   const budget = MAX_RAW_TEXT_BYTES - utf8Bytes(TRUNCATED);
@@ -302,7 +326,7 @@ function keptText(text: string): { readonly rawText: string; readonly note?: str
   if (total <= MAX_RAW_TEXT_BYTES) return { rawText: text };
   return {
     rawText: text.slice(0, cut) + TRUNCATED,
-    note: `rawText truncated to ${MAX_RAW_TEXT_BYTES} bytes: the reply was ${characters} characters (${total} bytes of UTF-8)`,
+    note: `${field} truncated to ${MAX_RAW_TEXT_BYTES} bytes: ${what} was ${characters} characters (${total} bytes of UTF-8)`,
   };
 }
 

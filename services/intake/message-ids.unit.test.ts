@@ -233,3 +233,26 @@ describe('a long reply is recorded, its text kept up to a limit', () => {
     expect(Buffer.byteLength(rawText)).toBeLessThanOrEqual(MAX_RAW_TEXT_BYTES);
   });
 });
+
+describe('evidence sent to POST /v1/events is kept the same way: a long text is cut, never refused', () => {
+  const record = (evidence: Record<string, string>) =>
+    decideRecord(
+      { type: 'opt_out', phone: PHONE, brand: BRAND, source: 'web_form', evidence },
+      { now: NOW, newId },
+    ).evidence;
+
+  it('short evidence is kept as it is', () => {
+    const evidence = { rawText: 'stop', note: 'asked on the form', userAgent: 'Mozilla/5.0' };
+    expect(record(evidence)).toEqual(evidence);
+  });
+
+  it('a long user agent and raw text are cut at 4 KiB each, the note (kept) says so', () => {
+    const evidence = record({ rawText: 'r'.repeat(10_000), userAgent: 'u'.repeat(5_000), note: 'form' });
+    expect(evidence.rawText).toMatch(/^r+…\[truncated\]$/);
+    expect(Buffer.byteLength(evidence.rawText ?? '')).toBeLessThanOrEqual(MAX_RAW_TEXT_BYTES);
+    expect(evidence.userAgent).toMatch(/^u+…\[truncated\]$/);
+    expect(evidence.note).toBe(
+      `form; rawText truncated to ${MAX_RAW_TEXT_BYTES} bytes: it was 10000 characters (10000 bytes of UTF-8); userAgent truncated to ${MAX_RAW_TEXT_BYTES} bytes: it was 5000 characters (5000 bytes of UTF-8)`,
+    );
+  });
+});

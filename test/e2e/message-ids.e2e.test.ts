@@ -217,6 +217,36 @@ describe('a reply over 2,000 characters is recorded, its text kept up to 4 KiB',
   });
 });
 
+describe('POST /v1/events: long evidence is kept up to 4 KiB a field, never a reason to refuse the opt-out', () => {
+  it('an opt-out with a 10,000-character rawText and a 600-character user agent is recorded', async () => {
+    const dir = tempDir();
+    const ledger = await openInProcess(dir);
+    try {
+      await ledger.ledger.ready();
+      const userAgent = `Mozilla/5.0 ${'(extension) '.repeat(50)}`;
+      const recorded = await ledger.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        payload: {
+          type: 'opt_out',
+          phone: FIRST,
+          source: 'web_form',
+          evidence: { rawText: 'x'.repeat(10_000), userAgent },
+        },
+      });
+      expect(recorded.statusCode).toBe(201);
+      const audit = await ledger.app.inject({ method: 'GET', url: `/v1/audit/${FIRST}` });
+      const evidence = audit.json<{ events: { event: LedgerEvent }[] }>().events[0]?.event.evidence;
+      expect(evidence?.userAgent).toBe(userAgent);
+      expect(evidence?.rawText).toMatch(/…\[truncated\]$/);
+      expect(evidence?.note).toMatch(/^rawText truncated to 4096 bytes/);
+    } finally {
+      await ledger.close();
+      removeDir(dir);
+    }
+  });
+});
+
 describe('the built-in confirmation never names the sender by an internal brand id', () => {
   it('with no display name configured it uses neutral wording; with one, it names the brand', async () => {
     const dir = tempDir();
