@@ -130,7 +130,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         schema: {
           summary: 'A reply from a phone, from any SMS provider',
           body: InboundBody,
-          response: { 200: InboundReply, ...errors },
+          response: { 200: InboundReply, 409: { $ref: 'Error#' }, ...errors },
         },
       },
       async (request) => {

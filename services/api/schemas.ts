@@ -65,7 +65,8 @@ export const RecordBody = Type.Object(
         minLength: 1,
         maxLength: 128,
         pattern: '^[A-Za-z0-9][A-Za-z0-9:._/-]*$',
-        description: 'Your idempotency key: a repeated id is acknowledged with the original and applied once',
+        description:
+          "Your idempotency key: a repeated id is acknowledged with the original and applied once. Ids beginning sms: or review: (any case) are the ledger's own and refused",
       }),
     ),
     evidence: Type.Optional(Evidence),
