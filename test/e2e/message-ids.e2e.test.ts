@@ -2,7 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { E164, LedgerEvent } from '../../services/ledger/index.js';
 import { cursorToken } from '../../services/log/index.js';
-import { openInProcess, removeDir, tempDir, type InProcessLedger } from '../support/ledger-harness.js';
+import {
+  openInProcess,
+  removeDir,
+  runCli,
+  startChild,
+  tempDir,
+  type InProcessLedger,
+} from '../support/ledger-harness.js';
 
 const FIRST = '+12015550131';
 const SECOND = '+12015550132';
@@ -321,4 +328,27 @@ describe('source names: call_center beside call_centre, any case, stored canonic
     expect(refused.json()).toMatchObject({ error: 'invalid_request' });
     expect(refused.json<{ message: string }>().message).toMatch(/call_centre/);
   });
+});
+
+describe('ledger record --source takes the same spellings', () => {
+  it('--source Call_Center records call_centre; an unknown one is refused before any request', async () => {
+    const dir = tempDir();
+    const child = await startChild(dir);
+    try {
+      const env = { LEDGER_URL: child.url };
+      const recorded = await runCli(
+        ['record', '--type', 'opt_out', '--phone', FIRST, '--source', 'Call_Center'],
+        env,
+      );
+      expect(recorded.code).toBe(0);
+      const audit = await fetch(`${child.url}/v1/audit/${encodeURIComponent(FIRST)}`);
+      expect(await audit.json()).toMatchObject({ events: [{ event: { source: 'call_centre' } }] });
+      const refused = await runCli(['record', '--type', 'opt_out', '--phone', FIRST, '--source', 'fax'], env);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/source "fax" is not one we know/);
+    } finally {
+      await child.kill('SIGKILL');
+      removeDir(dir);
+    }
+  }, 60_000);
 });
