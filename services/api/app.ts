@@ -3,7 +3,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { auditPhone } from '../audit/index.js';
-import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '../ledger/index.js';
+import {
+  LedgerError,
+  memoisedPhoneParser,
+  parseSource,
+  type E164,
+  type LedgerEvent,
+} from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
@@ -102,7 +108,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           brand: brandOf(body.brand),
           ...(body.program !== undefined && { program: body.program }),
           ...(body.scope !== undefined && { scope: body.scope }),
-          source: body.source,
+          source: parseSource(body.source),
           ...(body.sourceSystem !== undefined && { sourceSystem: body.sourceSystem }),
           ...(body.channel !== undefined && { channel: body.channel }),
           ...(body.occurredAt !== undefined && { occurredAt: Date.parse(body.occurredAt) }),
@@ -125,7 +131,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         schema: {
           summary: 'A reply from a phone, from any SMS provider',
           body: InboundBody,
-          response: { 200: InboundReply, ...errors },
+          response: { 200: InboundReply, 409: { $ref: 'Error#' }, ...errors },
         },
       },
       async (request) => {

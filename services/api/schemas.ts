@@ -23,19 +23,22 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
+/** Text from the outside world: any length is taken, and the event keeps up to 4 KiB of it (cut with a marker). */
+const FreeText = Type.String({ description: 'Any length; kept up to 4 KiB, cut with a marker beyond' });
+
 export const Evidence = Type.Object(
   {
-    rawText: Type.Optional(Type.String({ maxLength: 2000 })),
+    rawText: Type.Optional(FreeText),
     matchedRule: Type.Optional(Type.String({ maxLength: 200 })),
     confidence: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     language: Type.Optional(Type.String({ maxLength: 16 })),
     messageId: Type.Optional(Type.String({ maxLength: 200 })),
     to: Type.Optional(Type.String({ maxLength: 64 })),
     agentId: Type.Optional(Type.String({ maxLength: 200 })),
-    formUrl: Type.Optional(Type.String({ maxLength: 2000 })),
+    formUrl: Type.Optional(FreeText),
     ip: Type.Optional(Type.String({ maxLength: 64 })),
-    userAgent: Type.Optional(Type.String({ maxLength: 500 })),
-    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    userAgent: Type.Optional(FreeText),
+    note: Type.Optional(FreeText),
   },
   { additionalProperties: false, description: 'How the decision was made: whatever the source can show' },
 );
@@ -49,7 +52,11 @@ export const RecordBody = Type.Object(
     scope: Type.Optional(
       literals(['global', 'brand', 'program'] as const, 'Width of the decision (default brand)'),
     ),
-    source: literals(SOURCES, 'Where the request came from'),
+    source: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: `Where the request came from: ${SOURCES.join(', ')} (any case; call_center and sms are accepted and stored canonical)`,
+    }),
     sourceSystem: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     channel: Type.Optional(literals(CHANNELS)),
     occurredAt: Type.Optional(Timestamp('When the person asked (default: now)')),
@@ -58,7 +65,8 @@ export const RecordBody = Type.Object(
         minLength: 1,
         maxLength: 128,
         pattern: '^[A-Za-z0-9][A-Za-z0-9:._/-]*$',
-        description: 'Your idempotency key: a repeated id is acknowledged with the original and applied once',
+        description:
+          "Your idempotency key: a repeated id is acknowledged with the original and applied once. Ids beginning sms: or review: (any case) are the ledger's own and refused",
       }),
     ),
     evidence: Type.Optional(Evidence),
@@ -82,8 +90,17 @@ export const InboundBody = Type.Object(
       maxLength: 64,
       description: 'Our number or short code the reply was sent to',
     }),
-    body: Type.String({ maxLength: 2000 }),
-    messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    body: Type.String({
+      description:
+        'The reply as the person sent it, any length (up to the request size limit): classified whole; the evidence keeps up to 4 KiB of it',
+    }),
+    messageId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "The provider's id: a retry under it from the same number is applied once",
+      }),
+    ),
     receivedAt: Type.Optional(Timestamp('When the provider received the message')),
     brand: Type.Optional(Name('Brand, when the to-number does not say')),
     program: Type.Optional(Name('Program, when the to-number does not say')),
@@ -158,7 +175,7 @@ export const ReviewsReply = Type.Object({
 });
 
 export const ReviewParams = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 200 }) },
+  { id: Type.String({ minLength: 1, maxLength: 512 }) },
   { additionalProperties: false },
 );
 
@@ -295,7 +312,7 @@ export const TwilioBody = Type.Object(
   {
     From: PhoneInput,
     To: Type.String({ minLength: 1, maxLength: 64, description: 'Our number or short code' }),
-    Body: Type.String({ maxLength: 2000 }),
+    Body: Type.String({ description: 'Any length: classified whole; the evidence keeps up to 4 KiB of it' }),
     MessageSid: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'Twilio retries repeat it: applied once' }),
     ),

@@ -150,6 +150,7 @@ export const twilioWebhook: FastifyPluginAsyncTypebox<TwilioWebhookOptions> = as
           200: { description: 'TwiML', content: { 'text/xml': { schema: { type: 'string' } } } },
           400: { $ref: 'Error#' },
           403: { $ref: 'Error#' },
+          409: { $ref: 'Error#' },
           413: { $ref: 'Error#' },
           415: { $ref: 'Error#' },
         },

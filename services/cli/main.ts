@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { classifyReply } from '../classifier/index.js';
-import { CHANNELS, LedgerError, SOURCES } from '../ledger/index.js';
+import { CHANNELS, LedgerError, parseSource, SOURCES } from '../ledger/index.js';
 import { call } from './client.js';
 
 const baseUrl = (): string => process.env.LEDGER_URL ?? 'http://127.0.0.1:8080';
@@ -18,6 +18,16 @@ const isoTime = (value: string): string => {
     throw new InvalidArgumentError('expected an ISO 8601 time such as 2026-01-31T12:00:00Z');
   return new Date(value).toISOString();
 };
+
+/** A source as the server takes it: any case, call_center for call_centre; the canonical name is sent. */
+const sourceName = (value: string): string => {
+  try {
+    return parseSource(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+};
+const SOURCE_HELP = `${SOURCES.join(', ')} (any case; call_center accepted)`;
 
 const program = new Command()
   .name('ledger')
@@ -74,7 +84,11 @@ program
   .option('--brand <brand>', "brand (default: the ledger's default brand)")
   .option('--program <program>', 'program within the brand')
   .addOption(new Option('--scope <scope>', 'width of the decision').choices(['global', 'brand', 'program']))
-  .addOption(new Option('--source <source>', 'where it came from').choices(SOURCES).default('api'))
+  .addOption(
+    new Option('--source <source>', `where it came from: ${SOURCE_HELP}`)
+      .argParser(sourceName)
+      .default('api'),
+  )
   .option('--source-system <name>', 'the system that captured it')
   .addOption(new Option('--channel <channel>').choices(CHANNELS))
   .option('--occurred-at <time>', 'when the person asked (ISO 8601; default now)', isoTime)
@@ -152,7 +166,9 @@ program
       .default('opt_out'),
   )
   .addOption(
-    new Option('--source <source>', 'source of rows that name none').choices(SOURCES).default('import'),
+    new Option('--source <source>', `source of rows that name none: ${SOURCE_HELP}`)
+      .argParser(sourceName)
+      .default('import'),
   )
   .option('--brand <brand>', "brand of rows that name none (default: the ledger's default brand)")
   .option(

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import {
   checkConfirmation,
+  DEFAULT_TEMPLATES,
   type BrandDirectory,
   type BrandSettings,
   type NumberRoute,
@@ -378,10 +379,29 @@ function readConfigFile(
       else if (typeof settings[key] !== 'string')
         problems.push(`${path}: brands.${name}.${key} must be a string`);
     }
+    const displayName = typeof settings.displayName === 'string' ? settings.displayName.trim() : undefined;
+    if (displayName === '') {
+      problems.push(
+        `${path}: brands.${name}.displayName must name the sender as people know it (e.g. "Acme Coffee"), or be left out for neutral wording`,
+      );
+    }
+    // The internal brand id is never printed as the sender: {brand} needs a display name to print.
+    for (const template of ['confirmation', 'optInReply', 'helpReply']) {
+      const text = settings[template];
+      if (typeof text === 'string' && text.includes('{brand}') && (displayName ?? '') === '') {
+        problems.push(
+          `${path}: brands.${name}.displayName is required: its ${template} names the sender with {brand}; add "displayName" (e.g. "Acme Coffee")`,
+        );
+      }
+    }
     if (typeof settings.confirmation === 'string') {
-      const displayName = typeof settings.displayName === 'string' ? settings.displayName : name;
-      for (const problem of checkConfirmation(settings.confirmation, displayName)) {
+      for (const problem of checkConfirmation(settings.confirmation, displayName || name)) {
         problems.push(`${path}: brands.${name}.confirmation: ${problem}`);
+      }
+    } else if (displayName !== undefined && displayName !== '') {
+      // The built-in confirmation will carry this name: it must still fit one GSM-7 segment.
+      for (const problem of checkConfirmation(DEFAULT_TEMPLATES.confirmation, displayName)) {
+        problems.push(`${path}: brands.${name}.displayName: ${problem}`);
       }
     }
     if (

@@ -61,6 +61,45 @@ describe('the brands file', () => {
   });
 });
 
+describe("a brand's display name (the sender the confirmation names)", () => {
+  const withFile = (content: object) => () =>
+    loadConfig({ LEDGER_CONFIG_FILE: 'brands.json' }, () => JSON.stringify(content));
+
+  it('is taken as configured', () => {
+    expect(withFile({ brands: { acme: { displayName: 'Acme Coffee' } } })().directory.brands.acme).toEqual({
+      displayName: 'Acme Coffee',
+    });
+  });
+
+  it.each(['', '   '])('refuses an empty one (%j), saying what to write', (displayName) => {
+    expect(withFile({ brands: { acme: { displayName } } })).toThrow(
+      /brands\.acme\.displayName must name the sender as people know it/,
+    );
+  });
+
+  it('refuses one the default confirmation could not carry in one GSM-7 segment', () => {
+    expect(withFile({ brands: { acme: { displayName: 'Acme ☕' } } })).toThrow(
+      /brands\.acme\.displayName: use GSM-7 characters only/,
+    );
+    expect(withFile({ brands: { acme: { displayName: 'A'.repeat(90) } } })).toThrow(
+      /brands\.acme\.displayName: keep it to 160 GSM-7 characters/,
+    );
+  });
+
+  it('is required when a template names {brand}: the internal id is never printed instead', () => {
+    expect(
+      withFile({
+        brands: {
+          acme: { confirmation: '{brand}: You are unsubscribed and will receive no more messages.' },
+        },
+      }),
+    ).toThrow(/brands\.acme\.displayName is required: its confirmation names the sender with \{brand\}/);
+    expect(withFile({ brands: { acme: { helpReply: '{brand}: reply STOP to unsubscribe.' } } })).toThrow(
+      /brands\.acme\.displayName is required: its helpReply names the sender with \{brand\}/,
+    );
+  });
+});
+
 describe('the system views ("views" in the configuration file)', () => {
   const withViews = (views: unknown) => () =>
     loadConfig({ LEDGER_CONFIG_FILE: 'ledger.json' }, () => JSON.stringify({ views }));

@@ -2,6 +2,7 @@ import type { E164 } from '../ledger/index.js';
 import type { BrandPolicy } from './decide.js';
 
 export interface BrandSettings {
+  /** The sender as people know it, printed by {brand} in the replies; without one, neutral wording. */
   readonly displayName?: string;
   /** The brand's own words, on top of the built-in ones. */
   readonly keywords?: {
@@ -34,11 +35,37 @@ export const DEFAULT_TEMPLATES = {
   helpReply: '{brand}: Reply STOP to unsubscribe. Msg & data rates may apply.',
 } as const;
 
+/**
+ * For a brand with no display name configured. Its id ("default", "acme-us-2") is an internal name the
+ * person never saw: a confirmation signed "default:" names no sender at all. "This number" does.
+ */
+export const NEUTRAL_TEMPLATES = {
+  confirmation:
+    'You are unsubscribed and will receive no more messages from this number. Reply START to resubscribe.',
+  optInReply:
+    'You are subscribed again to messages from this number. Reply STOP to unsubscribe, HELP for help.',
+  helpReply: 'Reply STOP to unsubscribe. Msg & data rates may apply.',
+} as const;
+
 export function policyFor(directory: BrandDirectory, brand: string): BrandPolicy {
   const settings = directory.brands[brand] ?? {};
+  const optOutScope = settings.optOutScope ?? 'brand';
+  const displayName = settings.displayName?.trim();
+  if (displayName === undefined || displayName === '') {
+    // Configuration refuses a {brand} template without a display name; should one get here, the neutral
+    // text goes out rather than the brand's internal id.
+    const own = (template: string | undefined, neutral: string) =>
+      template === undefined || template.includes('{brand}') ? neutral : template;
+    return {
+      optOutScope,
+      confirmation: own(settings.confirmation, NEUTRAL_TEMPLATES.confirmation),
+      optInReply: own(settings.optInReply, NEUTRAL_TEMPLATES.optInReply),
+      helpReply: own(settings.helpReply, NEUTRAL_TEMPLATES.helpReply),
+    };
+  }
   return {
-    displayName: settings.displayName ?? brand,
-    optOutScope: settings.optOutScope ?? 'brand',
+    displayName,
+    optOutScope,
     confirmation: settings.confirmation ?? DEFAULT_TEMPLATES.confirmation,
     optInReply: settings.optInReply ?? DEFAULT_TEMPLATES.optInReply,
     helpReply: settings.helpReply ?? DEFAULT_TEMPLATES.helpReply,

@@ -3,6 +3,7 @@ import {
   DEFAULT_CHANNEL,
   effectiveState,
   evolve,
+  factType,
   assertName,
   LedgerError,
   scopeKey,
@@ -40,6 +41,44 @@ export interface RecordConsent {
   readonly evidence?: Evidence;
 }
 
+/**
+ * Ids intake derives: replies (`sms:…`, and their confirmations) and review decisions (`review:…`). A
+ * caller's event under one of them would take the place of the reply it names, so callers may not use
+ * them (any case).
+ */
+export const RESERVED_ID_PREFIXES = ['sms:', 'review:'] as const;
+
+/**
+ * The event id of a reply with a provider message id. Providers promise unique ids only within their
+ * own traffic, and some reuse them: scoped to the provider and the number the reply came from, another
+ * number's reply under the same id is another reply (it once was taken for a retry, and its STOP lost).
+ */
+export function replyEventId(provider: string, from: E164, messageId: string): string {
+  return `sms:${provider}:${from}:${idSegment(messageId)}`;
+}
+
+/**
+ * A message id as the last segment of an event id: provider ids (SM + hex, UUIDs) stay as they are;
+ * anything else (":", "%", "/", NUL, a lone surrogate: the generic route takes any text) becomes %xxxx
+ * of its UTF-16 unit. One id per message id, and an id no store or URL chokes on.
+ */
+function idSegment(messageId: string): string {
+  return messageId.replace(/[^A-Za-z0-9._~-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The id replies were recorded under before ids were scoped: still read, still a repeat for its phone. */
+export function legacyReplyEventId(messageId: string): string {
+  return `sms:${messageId}`;
+}
+
+/**
+ * How much of a reply's text its event keeps as evidence (UTF-8 bytes). A reply of any length is
+ * classified and recorded whole as a decision; only the text kept as evidence is cut, with a marker,
+ * and the evidence says so.
+ */
+export const MAX_RAW_TEXT_BYTES = 4096;
+const TRUNCATED = '…[truncated]';
+
 export interface Context {
   readonly now: number;
   /** Used when the caller gave no event id. */
@@ -56,6 +95,7 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
     );
   }
   assertName('brand', command.brand);
+  if (command.eventId !== undefined) assertCallerId(command.eventId);
   if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
     throw new LedgerError(
       'invalid_request',
@@ -73,11 +113,20 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
     source: command.source,
     sourceSystem: command.sourceSystem ?? command.source,
     channel: command.channel ?? DEFAULT_CHANNEL[command.source],
-    evidence: command.evidence ?? {},
+    evidence: keptEvidence(command.evidence ?? {}),
   };
   return command.type === 'opt_out'
     ? { ...common, type: 'OptOutRecorded' }
     : { ...common, type: 'OptInRecorded' };
+}
+
+function assertCallerId(eventId: string): void {
+  const prefix = RESERVED_ID_PREFIXES.find((p) => eventId.toLowerCase().startsWith(p));
+  if (prefix === undefined) return;
+  throw new LedgerError(
+    'invalid_request',
+    `eventId ${eventId} is in the ${prefix} namespace, reserved for the ledger's own events (SMS replies through /v1/inbound, review decisions); use an id of your own, e.g. crm-${eventId.slice(prefix.length)}`,
+  );
 }
 
 /** Whether a repeated event id names the same fact; reusing an id for another fact must not hide it. */
@@ -86,7 +135,8 @@ export function sameFact(a: LedgerEvent, b: LedgerEvent): boolean {
 }
 
 export interface BrandPolicy {
-  readonly displayName: string;
+  /** What {brand} prints; absent when none is configured (the templates then name no brand). */
+  readonly displayName?: string;
   /** Keyword opt-outs apply to the whole brand by default, or to the program the number belongs to. */
   readonly optOutScope: 'brand' | 'program';
   readonly confirmation: string;
@@ -108,6 +158,8 @@ export interface InboundMessage {
 export interface InboundDecision {
   readonly events: readonly LedgerEvent[];
   readonly reply: string | null;
+  /** The reply was recorded already (a provider's retry): the fact it was recorded as; nothing new. */
+  readonly repeat?: ConsentFact;
 }
 
 /**
@@ -126,20 +178,30 @@ export function decideInbound(
   if (intent === 'help') return { events: [], reply: fill(policy.helpReply, policy) };
   if (intent === 'none') return { events: [], reply: null };
 
-  const eventId = message.messageId === undefined ? newId() : `sms:${message.messageId}`;
   const width: ScopeWidth = classification.global
     ? 'global'
     : policy.optOutScope === 'program' && message.program !== undefined
       ? 'program'
       : 'brand';
   const scope = scopeKey(width, message.brand, message.program);
+  const type =
+    intent === 'opt_in' ? 'OptInRecorded' : intent === 'review' ? 'OptOutSuspected' : 'OptOutRecorded';
+  const identity =
+    message.messageId === undefined
+      ? { eventId: newId() }
+      : replyIdentity(message, message.messageId, type, scope, history, newId);
+  if ('repeat' in identity) return { events: [], reply: null, repeat: identity.repeat };
+  const { eventId } = identity;
+  const text = keptText(message.body);
+  const note = [identity.note, text.note].filter((n) => n !== undefined).join('; ');
   const evidence: Evidence = {
-    rawText: message.body,
+    rawText: text.rawText,
     ...(classification.matched !== null && { matchedRule: classification.matched }),
     confidence: classification.confidence,
     language: classification.language,
     ...(message.messageId !== undefined && { messageId: message.messageId }),
     to: message.to,
+    ...(note !== '' && { note }),
   };
   const common = {
     eventId,
@@ -155,14 +217,14 @@ export function decideInbound(
     evidence,
   };
 
-  if (intent === 'opt_in') {
-    const optIn: LedgerEvent = { ...common, type: 'OptInRecorded' };
+  if (type === 'OptInRecorded') {
+    const optIn: LedgerEvent = { ...common, type };
     // A stale opt-in (sent before an opt-out in force) is recorded but lifts nothing: say nothing
     // rather than tell the person they are subscribed.
     const lifted = stateAfter(history, optIn, scope).allowed;
     return { events: [optIn], reply: lifted ? fill(policy.optInReply, policy) : null };
   }
-  const optOut: LedgerEvent = { ...common, type: intent === 'review' ? 'OptOutSuspected' : 'OptOutRecorded' };
+  const optOut: LedgerEvent = { ...common, type };
   if (!isConfirmable(history, optOut, scope)) return { events: [optOut], reply: null };
   const confirmation = confirmationOf(
     optOut,
@@ -171,6 +233,111 @@ export function decideInbound(
     message.to,
   );
   return { events: [optOut, confirmation], reply: confirmation.text };
+}
+
+/**
+ * The id a reply with a provider message id is recorded under, or the recorded fact it repeats. The
+ * phone's own facts answer (its ids name it), on the embedded log and on Kafka alike:
+ * - the same fact under the id (or the id of before, `sms:<messageId>`) is a provider's retry: a repeat;
+ * - an opt-out is never refused nor swallowed: under an id the phone used for another fact, or whose
+ *   opt-out no longer suppresses (an opt-in lifted it since), it is recorded under an id of its own,
+ *   and the evidence says why;
+ * - an opt-in under an id used for another fact is refused (409): the opt-out it would lift stands.
+ */
+function replyIdentity(
+  message: InboundMessage,
+  messageId: string,
+  type: 'OptInRecorded' | 'OptOutRecorded' | 'OptOutSuspected',
+  scope: ScopeKey,
+  history: PhoneHistory,
+  newId: () => string,
+): { readonly eventId: string; readonly note?: string } | { readonly repeat: ConsentFact } {
+  const base = replyEventId(message.sourceSystem, message.from, messageId);
+  const legacy = legacyReplyEventId(messageId);
+  const earlier = history.filter(
+    (f) => f.eventId === base || f.eventId === legacy || f.eventId.startsWith(`${base}:`),
+  );
+  const first = earlier[0];
+  if (first === undefined) return { eventId: base };
+  const same = earlier.findLast((f) => factType(f) === type && f.scope === scope);
+  if (type === 'OptInRecorded') {
+    if (same !== undefined) return { repeat: same };
+    throw new LedgerError(
+      'event_id_conflict',
+      `message id ${messageId} from ${message.from} (${message.sourceSystem}) was already recorded as ${factType(first)} at ${first.scope} (event ${first.eventId}); an opt-in under it is refused and the opt-out stands: send it with a message id of its own`,
+    );
+  }
+  const { brand, program } = scopeTarget(scope);
+  if (same !== undefined && !effectiveState(history, brand, program).allowed) return { repeat: same };
+  return {
+    eventId: `${base}:${newId()}`,
+    note:
+      same === undefined
+        ? `message id ${messageId} was already recorded as ${factType(first)} at ${first.scope} (event ${first.eventId}): this reply is recorded under an id of its own`
+        : `message id ${messageId} was recorded before (event ${same.eventId}) but no longer suppresses: recorded again`,
+  };
+}
+
+/** Evidence fields of free text, kept as a reply's text is: a long one is cut, never refused. */
+const FREE_TEXT = ['rawText', 'note', 'formUrl', 'userAgent'] as const;
+
+/** A caller's evidence, each free-text field whole up to MAX_RAW_TEXT_BYTES, else cut; the note says which. */
+function keptEvidence(evidence: Evidence): Evidence {
+  const kept: { -readonly [K in keyof Evidence]: Evidence[K] } = { ...evidence };
+  const cut: string[] = [];
+  for (const field of FREE_TEXT) {
+    const text = evidence[field];
+    if (text === undefined) continue;
+    const { rawText, note } = keptText(text, field, 'it');
+    if (note === undefined) continue;
+    kept[field] = rawText;
+    cut.push(note);
+  }
+  if (cut.length === 0) return evidence;
+  kept.note = [kept.note, ...cut].filter((n) => n !== undefined).join('; ');
+  return kept;
+}
+
+/** Text as evidence: whole up to MAX_RAW_TEXT_BYTES of UTF-8, else cut between characters, with a note. */
+function keptText(
+  text: string,
+  field = 'rawText',
+  what = 'the reply',
+): { readonly rawText: string; readonly note?: string } {
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair of them, 4): short texts need no counting.
+  if (text.length * 3 <= MAX_RAW_TEXT_BYTES) return { rawText: text };
+  const budget = MAX_RAW_TEXT_BYTES - utf8Bytes(TRUNCATED);
+  let kept = 0;
+  let cut = 0;
+  let fits = true;
+  let characters = 0;
+  let total = 0;
+  // By code point, so the cut never splits a surrogate pair into two lone halves.
+  for (const c of text) {
+    const bytes = utf8Bytes(c);
+    total += bytes;
+    characters += 1;
+    fits &&= kept + bytes <= budget;
+    if (fits) {
+      kept += bytes;
+      cut += c.length;
+    }
+  }
+  if (total <= MAX_RAW_TEXT_BYTES) return { rawText: text };
+  return {
+    rawText: text.slice(0, cut) + TRUNCATED,
+    note: `${field} truncated to ${MAX_RAW_TEXT_BYTES} bytes: ${what} was ${characters} characters (${total} bytes of UTF-8)`,
+  };
+}
+
+/** UTF-8 length; a lone surrogate counts as the replacement character it is written as (3 bytes). */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (const c of text) {
+    const cp = c.codePointAt(0) ?? 0;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  }
+  return bytes;
 }
 
 /** The one confirmation of an opt-out, with the brand's text; its id derives from the opt-out's. */
@@ -209,8 +376,8 @@ function stateAfter(history: PhoneHistory, event: LedgerEvent, scope: ScopeKey):
   return effectiveState(evolve(history, { position: next, event }), brand, program);
 }
 
-function fill(template: string, policy: BrandPolicy): string {
-  return template.replaceAll('{brand}', policy.displayName);
+function fill(template: string, { displayName }: BrandPolicy): string {
+  return displayName === undefined ? template : template.replaceAll('{brand}', displayName);
 }
 
 export interface ReviewCommand {

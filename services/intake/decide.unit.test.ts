@@ -1,7 +1,14 @@
 import { classifyReply } from '../classifier/index.js';
 import { type E164, type LedgerEvent, type PhoneHistory } from '../ledger/index.js';
 import { BRAND, PHONE, T0, given, optIn, optOut, reviewed, suspected } from '../../test/support/given.js';
-import { DEFAULT_TEMPLATES, policyFor, routeInbound, type BrandDirectory } from './brands.js';
+import {
+  DEFAULT_TEMPLATES,
+  NEUTRAL_TEMPLATES,
+  policyFor,
+  routeInbound,
+  type BrandDirectory,
+} from './brands.js';
+import { checkConfirmation } from './templates.js';
 import {
   decideInbound,
   decideRecord,
@@ -196,6 +203,8 @@ function decide(
 }
 
 const types = (events: readonly LedgerEvent[]) => events.map((e) => e.type);
+/** The event id of inbound('…') from twilio with message id SM1. */
+const REPLY_ID = `sms:twilio:${PHONE}:SM1`;
 
 describe('decideInbound: a classified reply → what to record and what to answer', () => {
   describe('opt-out keywords', () => {
@@ -203,14 +212,14 @@ describe('decideInbound: a classified reply → what to record and what to answe
       const { events, reply } = decide('STOP');
       expect(types(events)).toEqual(['OptOutRecorded', 'ConfirmationSent']);
       expect(reply).toBe('Acme: unsubscribed. Reply START to resubscribe. Acme');
-      expect(events[1]).toMatchObject({ type: 'ConfirmationSent', text: reply, confirms: 'sms:SM1' });
+      expect(events[1]).toMatchObject({ type: 'ConfirmationSent', text: reply, confirms: REPLY_ID });
     });
 
     it('the opt-out carries the evidence of the reply', () => {
       const [optOutEvent] = decide('Stop!').events;
       expect(optOutEvent).toEqual({
         type: 'OptOutRecorded',
-        eventId: 'sms:SM1',
+        eventId: REPLY_ID,
         phone: PHONE,
         brand: BRAND,
         scope: 'brand:acme',
@@ -234,7 +243,7 @@ describe('decideInbound: a classified reply → what to record and what to answe
       const [, sent] = decide('STOP').events;
       expect(sent).toMatchObject({
         type: 'ConfirmationSent',
-        eventId: 'sms:SM1:confirmation',
+        eventId: REPLY_ID + ':confirmation',
         phone: PHONE,
         scope: 'brand:acme',
         occurredAt: NOW - 1_000,
@@ -371,7 +380,7 @@ describe('decideInbound: a classified reply → what to record and what to answe
       const history = given(optOut({ occurredAt: T0 })).history;
       const { events, reply } = decide('START', { history });
       expect(types(events)).toEqual(['OptInRecorded']);
-      expect(events[0]).toMatchObject({ eventId: 'sms:SM1', scope: 'brand:acme', occurredAt: NOW - 1_000 });
+      expect(events[0]).toMatchObject({ eventId: REPLY_ID, scope: 'brand:acme', occurredAt: NOW - 1_000 });
       expect(reply).toBe('Acme: subscribed again.');
     });
 
@@ -401,10 +410,13 @@ describe('decideInbound: a classified reply → what to record and what to answe
   });
 
   describe('ids and time', () => {
-    it('messageId gives eventId sms:<messageId> and confirmation id sms:<messageId>:confirmation', () => {
+    it('messageId gives eventId sms:<provider>:<from>:<messageId> and the confirmation id <that>:confirmation', () => {
       const [out, sent] = decide('STOP', { message: { messageId: 'SMabc123' } }).events;
-      expect(out?.eventId).toBe('sms:SMabc123');
-      expect(sent).toMatchObject({ eventId: 'sms:SMabc123:confirmation', confirms: 'sms:SMabc123' });
+      expect(out?.eventId).toBe(`sms:twilio:${PHONE}:SMabc123`);
+      expect(sent).toMatchObject({
+        eventId: `sms:twilio:${PHONE}:SMabc123:confirmation`,
+        confirms: `sms:twilio:${PHONE}:SMabc123`,
+      });
     });
 
     it('without a messageId the ids come from the passed newId', () => {
@@ -464,23 +476,45 @@ describe('brands: routing and policy', () => {
       });
     });
 
-    it('an unconfigured brand gets its own name, brand scope and the default templates', () => {
-      expect(policyFor(directory, 'initech')).toEqual({
-        displayName: 'initech',
-        optOutScope: 'brand',
-        ...DEFAULT_TEMPLATES,
-      });
-      expect(policyFor(directory, 'globex')).toEqual({
-        ...policyFor(directory, 'initech'),
-        displayName: 'globex',
-      });
+    it('a brand without a display name gets brand scope and the neutral templates: its id is never shown', () => {
+      expect(policyFor(directory, 'initech')).toEqual({ optOutScope: 'brand', ...NEUTRAL_TEMPLATES });
+      expect(policyFor(directory, 'globex')).toEqual(policyFor(directory, 'initech'));
     });
 
-    it('the default confirmation, filled in, says who and how to come back', () => {
-      const { reply } = decide('STOP', { policy: policyFor(directory, 'globex') });
-      expect(reply).toBe(
-        'globex: You are unsubscribed and will receive no more messages. Reply START to resubscribe.',
+    it('the neutral confirmation names no internal brand id ("default" least of all)', () => {
+      for (const brand of ['globex', 'default']) {
+        const { reply } = decide('STOP', { policy: policyFor({ ...directory, defaultBrand: brand }, brand) });
+        expect(reply).toBe(
+          'You are unsubscribed and will receive no more messages from this number. Reply START to resubscribe.',
+        );
+        expect(reply).not.toContain(brand);
+      }
+      expect(decide('START', { policy: policyFor(directory, 'default') }).reply).not.toMatch(
+        /default|\{brand\}/,
       );
+      expect(decide('HELP', { policy: policyFor(directory, 'default') }).reply).not.toMatch(
+        /default|\{brand\}/,
+      );
+    });
+
+    it('the neutral confirmation is still a bare confirmation: unsubscribed, no more messages, one segment', () => {
+      expect(checkConfirmation(NEUTRAL_TEMPLATES.confirmation, 'this number')).toEqual([]);
+    });
+
+    it('with a display name, the default confirmation names the brand by it', () => {
+      const named = { ...directory, brands: { globex: { displayName: 'Globex Corp' } } };
+      const { reply } = decide('STOP', { policy: policyFor(named, 'globex') });
+      expect(reply).toBe(
+        'Globex Corp: You are unsubscribed and will receive no more messages. Reply START to resubscribe.',
+      );
+    });
+
+    it('a template that names {brand} without a display name falls back to the neutral one, never to the id', () => {
+      const unnamed = {
+        ...directory,
+        brands: { globex: { confirmation: '{brand}: unsubscribed, no more messages.' } },
+      };
+      expect(policyFor(unnamed, 'globex').confirmation).toBe(NEUTRAL_TEMPLATES.confirmation);
     });
   });
 

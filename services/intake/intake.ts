@@ -54,6 +54,8 @@ export interface IntakeDeps {
   readonly log: EventLog;
   /** A phone's consent facts as the log holds them now: replies are decided against them. */
   readonly historyOf: (phone: E164) => Promise<PhoneHistory>;
+  /** The partition a phone's records are in (a repeated reply is answered with where it stands). */
+  readonly partitionOf: (phone: E164) => number;
   /** For logs that cannot dedupe at append: the recorded fact with this id, if the phone has one. */
   readonly findRecorded?: (phone: E164, eventId: string) => Promise<RecordedFact | undefined>;
   readonly directory: BrandDirectory;
@@ -189,22 +191,6 @@ export class Intake {
     const { log } = this.deps;
     const classification = actedOn(classified, request.providerIntent);
     const history = await this.deps.historyOf(from);
-    // A provider's retry of a message already recorded gets the original. The phone's facts hold its id
-    // (`sms:<messageId>`), so only a repeat costs the lookup of where it stands on a log that cannot
-    // dedupe at append (Kafka); the embedded log answers a repeat at append.
-    const repeatId = request.messageId === undefined ? undefined : `sms:${request.messageId}`;
-    if (repeatId !== undefined && history.some((fact) => fact.eventId === repeatId)) {
-      const earlier = await this.deps.findRecorded?.(from, repeatId);
-      if (earlier !== undefined) {
-        return {
-          classification,
-          appended: [],
-          reply: null,
-          confirmation: null,
-          original: { ...earlier, eventId: repeatId },
-        };
-      }
-    }
     const decision = decideInbound(
       {
         from,
@@ -221,6 +207,21 @@ export class Intake {
       policyFor(this.deps.directory, route.brand),
       { now: this.deps.now(), newId: this.deps.newId },
     );
+    // A provider's retry of a message already recorded gets the original: the phone's facts, which
+    // hold every id of its replies, told (on either log, with no second look-up).
+    if (decision.repeat !== undefined) {
+      return {
+        classification,
+        appended: [],
+        reply: null,
+        confirmation: null,
+        original: {
+          eventId: decision.repeat.eventId,
+          partition: this.deps.partitionOf(from),
+          position: decision.repeat.position,
+        },
+      };
+    }
     // A provider that answered the person itself sent the confirmation: there is none of ours to record.
     // Through a gateway, the confirmation is recorded once the gateway has accepted it.
     const handled = request.providerHandled === true;
@@ -229,6 +230,15 @@ export class Intake {
     const events =
       handled || viaGateway ? decision.events.filter((e) => e.type !== 'ConfirmationSent') : decision.events;
     const appended = await log.append(events);
+    // The phone's facts knew every id of its replies; one the log holds for another fact can only be an
+    // event recorded under a reply's id before such ids were reserved: an error, never a silent 200.
+    const clash = appended.find((a, i) => a.duplicate && !sameFact(a.event, events[i] ?? a.event));
+    if (clash !== undefined) {
+      throw new LedgerError(
+        'event_id_conflict',
+        `event id ${clash.event.eventId} is held by another event (${clash.event.type} for ${clash.event.phone}); the reply was not recorded`,
+      );
+    }
     const fresh = appended.filter((a) => !a.duplicate);
     for (const a of fresh) this.deps.onRecorded?.(a.event);
     // A provider retrying a webhook we already applied gets no second confirmation.

@@ -1,3 +1,4 @@
+import { LedgerError } from './errors.js';
 import type { E164 } from './phone.js';
 import type { ScopeKey } from './scope.js';
 
@@ -13,6 +14,30 @@ export const SOURCES = [
   'provider',
 ] as const;
 export type Source = (typeof SOURCES)[number];
+
+/** Other spellings callers use for a source: US English, and the channel named for its reply. */
+const SOURCE_ALIASES: ReadonlyMap<string, Source> = new Map<string, Source>([
+  ['call_center', 'call_centre'],
+  ['sms', 'sms_reply'],
+]);
+
+/**
+ * The source a caller names → the one the log holds. Case, spaces and dashes do not matter
+ * ("Call Center", "WEB-FORM"), and call_center is call_centre: a caller's spelling must not refuse an
+ * opt-out, nor split one source into several in reports.
+ */
+export function parseSource(name: string): Source {
+  const key = name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+  const source = SOURCES.find((s) => s === key) ?? SOURCE_ALIASES.get(key);
+  if (source !== undefined) return source;
+  throw new LedgerError(
+    'invalid_request',
+    `source ${JSON.stringify(name)} is not one we know: use one of ${SOURCES.join(', ')} (any case; call_center and sms are accepted too)`,
+  );
+}
 
 export const CHANNELS = ['sms', 'web', 'voice', 'email', 'file', 'api'] as const;
 export type Channel = (typeof CHANNELS)[number];

@@ -46,6 +46,24 @@ export function consentFact({ position, event }: Recorded): ConsentFact | undefi
   };
 }
 
+/** The type of the event a fact was recorded from: a reviewed suspected opt-out was recorded as one. */
+export function factType(fact: ConsentFact): 'OptOutRecorded' | 'OptInRecorded' | 'OptOutSuspected' {
+  if (fact.review !== undefined) return 'OptOutSuspected';
+  switch (fact.kind) {
+    case 'out':
+      return 'OptOutRecorded';
+    case 'in':
+      return 'OptInRecorded';
+    case 'suspected':
+    case 'dismissed':
+      return 'OptOutSuspected';
+    default: {
+      const never: never = fact.kind;
+      return never;
+    }
+  }
+}
+
 /**
  * evolve(history, event) → history. Idempotent: a record at or below the last applied position of this
  * phone is a re-delivery, and an event id the phone already has is a duplicate (a log that cannot

@@ -2,17 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createEventCodec, loadCatalogue } from '../codec/index.js';
 import type { Config } from '../config/index.js';
-import { LedgerError, START, type ConsentKind, type E164, type EventType } from '../ledger/index.js';
+import { factType, LedgerError, START, type E164 } from '../ledger/index.js';
 import type { ProjectorRunner } from '../projector/index.js';
 import { KafkaEventLog, partitionFor } from '../log/index.js';
 import { assembleLedger, type Ledger, type LedgerClock } from './ledger.js';
-
-const FACT_TYPE: Readonly<Record<ConsentKind, EventType>> = {
-  out: 'OptOutRecorded',
-  in: 'OptInRecorded',
-  suspected: 'OptOutSuspected',
-  dismissed: 'OptOutSuspected',
-};
 
 /** How long intake waits for the central view to reach a phone's partition before deciding a reply. */
 const HISTORY_WAIT_MS = 5_000;
@@ -66,12 +59,12 @@ export async function openKafkaLedger(
         return {
           partition: partitionFor(phone, partitions),
           position: fact.position,
-          // A reviewed fact was recorded as a suspected opt-out, whatever the review made of it.
-          type: fact.review === undefined ? FACT_TYPE[fact.kind] : 'OptOutSuspected',
+          type: factType(fact),
           scope: fact.scope,
           recordedAt: fact.recordedAt,
         };
       },
+      partitionOf: (phone) => partitionFor(phone, partitions),
       closeLog: () => log.close(),
       intakeReadsCentralView: true,
     },

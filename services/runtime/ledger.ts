@@ -62,6 +62,8 @@ export interface LedgerParts {
     view: MemoryView,
     runner: ProjectorRunner,
   ) => Promise<RecordedFact | undefined>;
+  /** The partition a phone's records are in. */
+  readonly partitionOf: (phone: E164) => number;
   readonly closeLog: () => Promise<void>;
   /** True where intake decides replies from the central view (Kafka): it must have replayed first. */
   readonly intakeReadsCentralView?: boolean;
@@ -107,6 +109,7 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
       findRecorded: (phone: E164, eventId: string) =>
         parts.findRecorded?.(phone, eventId, view, runner) ?? Promise.resolve(undefined),
     }),
+    partitionOf: parts.partitionOf,
     directory: config.directory,
     defaultRegion: config.defaultRegion,
     now,

@@ -56,7 +56,7 @@ describe('a STOP is honoured end to end, across a crash', () => {
       { from: '(201) 555-0123', to: '12345', body: 'Stop.', messageId: 'SM-e2e-1' },
     );
     expect(stop.status).toBe(200);
-    expect(stop.body).toMatchObject({ intent: 'opt_out', eventId: 'sms:SM-e2e-1' });
+    expect(stop.body).toMatchObject({ intent: 'opt_out', eventId: `sms:inbound-sms:${PHONE}:SM-e2e-1` });
     expect(stop.body.reply).toMatch(/unsubscribed/);
 
     const check = await getJson<Check>(

@@ -262,7 +262,7 @@ describe('confirmations through an outbound gateway', () => {
     const received = gateway?.received ?? [];
     expect(received).toHaveLength(3);
     expect(new Set(received.map((r) => r.headers['idempotency-key']))).toEqual(
-      new Set(['sms:SM-G1:confirmation']),
+      new Set([`sms:inbound-sms:${PHONE}:SM-G1:confirmation`]),
     );
     expect(received[0]?.headers.authorization).toBe('Bearer secret');
     expect(received[0]?.body).toMatchObject({
@@ -273,7 +273,7 @@ describe('confirmations through an outbound gateway', () => {
     const recorded = (await events(inject))[1];
     expect(recorded).toMatchObject({
       type: 'ConfirmationSent',
-      confirms: 'sms:SM-G1',
+      confirms: `sms:inbound-sms:${PHONE}:SM-G1`,
       evidence: { messageId: 'SMout3' },
     });
     expect(recorded?.evidence.note).toMatch(/HTTP 202 after 3 attempt/);

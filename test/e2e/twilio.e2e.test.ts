@@ -103,7 +103,7 @@ describe('POST /v1/inbound/twilio with TWILIO_AUTH_TOKEN set', () => {
     const recorded = await events();
     expect(recorded.map((e) => e.type)).toEqual(['OptOutRecorded', 'ConfirmationSent']);
     expect(recorded[0]).toMatchObject({
-      eventId: 'sms:SM-stop-1',
+      eventId: `sms:twilio:${PHONE}:SM-stop-1`,
       sourceSystem: 'twilio',
       source: 'sms_reply',
       evidence: { rawText: 'STOP', messageId: 'SM-stop-1', to: OUR_NUMBER },
