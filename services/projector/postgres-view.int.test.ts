@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import {
@@ -697,6 +697,61 @@ describe('PostgresView against PostgreSQL', () => {
       const fresh = await view.staging();
       closers.push(() => fresh.close());
       expect(await fresh.checkpoint(0)).toBe(START);
+    });
+  });
+
+  describe('text from the outside world', () => {
+    it('stores a NUL byte and a lone surrogate (as U+FFFD) instead of retrying the batch forever', async () => {
+      const view = await openView();
+      const runner = feed(view);
+      const [nul, surrogate, after] = [phoneNo(1), phoneNo(2), phoneNo(3)];
+      // GSM 0x00 is '@': real gateways send it as a NUL byte.
+      const stop = optOut({ phone: nul, eventId: 'sms:SM\u0000x', evidence: { rawText: 'STOP\u0000' } });
+      await log.append([
+        stop,
+        optOut({ phone: surrogate, evidence: { note: 'half an emoji \ud800', rawText: '\udc00STOP' } }),
+        optOut({ phone: after }),
+      ]);
+
+      await caughtUp(runner);
+      expect(runner.status()).toMatchObject({ healthy: true });
+      expect(await view.check(nul, 'acme')).toMatchObject({
+        status: 'opted_out',
+        allowed: false,
+        eventId: 'sms:SM\ufffdx',
+      });
+      expect(await view.check(surrogate, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      expect(await view.check(after, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      const [stored] = await view.readPhone(nul);
+      expect(stored?.event.evidence).toEqual({ rawText: 'STOP\ufffd' });
+      const [half] = await view.readPhone(surrogate);
+      expect(half?.event.evidence).toEqual({ note: 'half an emoji \ufffd', rawText: '\ufffdSTOP' });
+    });
+
+    it('quarantines the one phone whose data can never be written, and applies the rest of the batch', async () => {
+      const view = await openView();
+      const [bad, good] = [phoneNo(1), phoneNo(2)];
+      // A scope too large for a btree index entry: PostgreSQL refuses it whatever the retry.
+      const huge = randomBytes(6000).toString('hex');
+      const records: LogRecord[] = [
+        optOut({ phone: good, occurredAt: T0 }),
+        optOut({ phone: bad, scope: `brand:${huge}` as ScopeKey }),
+        optIn({ phone: good, scope: 'program:acme/promo', occurredAt: T0 + 1 }),
+      ].map((event, i) => ({ partition: 0, position: asPosition(i + 1), event }));
+
+      await view.applyBatch(records);
+
+      expect(await view.checkpoint(0)).toBe(3);
+      expect(await view.check(bad, 'acme')).toMatchObject({
+        status: 'unknown',
+        allowed: false,
+        quarantined: expect.stringMatching(/cannot be stored/) as string,
+      });
+      expect(await view.check(good, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      expect(await view.check(good, 'acme', 'promo')).toMatchObject({ status: 'opted_in', allowed: true });
+      // Replaying the batch changes nothing.
+      await view.applyBatch(records);
+      expect(await view.check(bad, 'acme')).toMatchObject({ status: 'unknown', allowed: false });
     });
   });
 

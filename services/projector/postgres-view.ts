@@ -15,6 +15,7 @@ import {
   type Status,
 } from '../ledger/index.js';
 import type { LogRecord, PhoneHistorySource, Undecodable } from '../log/index.js';
+import { storableText, storableValue } from './storable-text.js';
 import type { ScopeRow, SystemView, ViewAnswer } from './system-view.js';
 
 export interface PostgresViewOptions {
@@ -247,6 +248,15 @@ function rowsOf(phone: E164, history: PhoneHistory): RowWrite[] {
     });
 }
 
+/**
+ * An error no retry can change, caused by what one record holds: SQLSTATE class 22 (data exception:
+ * text PostgreSQL cannot store, a value out of range) or 54 (program limit exceeded: an index entry or
+ * a row too large). A lost connection, a timeout or a deadlock is none of these.
+ */
+function permanent(error: unknown): error is pg.DatabaseError {
+  return error instanceof pg.DatabaseError && /^(22|54)/.test(error.code ?? '');
+}
+
 /** An epoch-ms bigint as timestamptz, exactly (integer microseconds, no floating point). */
 const fromMs = (column: string): string => `'epoch'::timestamptz + ${column} * interval '1 millisecond'`;
 
@@ -350,6 +360,13 @@ export class PostgresView implements SystemView, PhoneHistorySource {
     return rows[0] === undefined ? START : asPosition(Number(rows[0].position));
   }
 
+  /**
+   * Text from outside (reply bodies, notes, message ids) is stored as `storableText` makes it, so a NUL
+   * byte or a lone surrogate is data, not a failure. Should a record still be refused for what it holds
+   * (a `permanent` error, which no retry changes), the batch is applied record by record and only the
+   * refused records are quarantined: their phones answer unknown (fail closed) and the view goes on.
+   * Anything else (a lost connection, a timeout) rejects, and the runner retries the whole batch.
+   */
   async applyBatch(records: readonly LogRecord[]): Promise<void> {
     const first = records[0];
     if (first === undefined) return;
@@ -357,6 +374,28 @@ export class PostgresView implements SystemView, PhoneHistorySource {
     if (records.some((record) => record.partition !== partition)) {
       throw new LedgerError('internal', 'applyBatch got records of more than one partition');
     }
+    const stored = records.map(storableValue);
+    try {
+      await this.applyStorable(partition, stored);
+    } catch (error) {
+      if (!permanent(error)) throw error;
+      for (const record of stored) {
+        try {
+          await this.applyStorable(partition, [record]);
+        } catch (refused) {
+          if (!permanent(refused)) throw refused;
+          await this.quarantine({
+            partition,
+            position: record.position,
+            key: record.event.phone,
+            reason: `event ${record.event.eventId} cannot be stored in this view (${refused.message}); the log holds it: fix the view's database or re-record the event, then reconcile --repair`,
+          });
+        }
+      }
+    }
+  }
+
+  private async applyStorable(partition: number, records: readonly LogRecord[]): Promise<void> {
     await this.transaction(async (client) => {
       const checkpoint = await this.lockCheckpoint(client, partition);
       const fresh = records.filter((record) => record.position > checkpoint);
@@ -429,7 +468,12 @@ export class PostgresView implements SystemView, PhoneHistorySource {
       await client.query(
         `INSERT INTO ${this.t.quarantine} (phone, partition, position, reason) VALUES ($1, $2, $3, $4)
          ON CONFLICT (partition, position) DO NOTHING`,
-        [record.key, record.partition, record.position, record.reason],
+        [
+          record.key === null ? null : storableText(record.key),
+          record.partition,
+          record.position,
+          storableText(record.reason),
+        ],
       );
       await client.query(`UPDATE ${this.t.checkpoint} SET position = $2 WHERE partition = $1`, [
         record.partition,
@@ -482,7 +526,8 @@ export class PostgresView implements SystemView, PhoneHistorySource {
     }
   }
 
-  async repair(phone: E164, history: PhoneHistory): Promise<void> {
+  async repair(phone: E164, given: PhoneHistory): Promise<void> {
+    const history = storableValue(given);
     const rows = rowsOf(phone, history);
     await this.transaction(async (client) => {
       await client.query(`DELETE FROM ${this.t.suppressions} WHERE phone = $1 AND scope <> ALL($2::text[])`, [
