@@ -16,3 +16,4 @@ export {
   type WebhookChange,
   type DeadLetter,
 } from './webhook-view.js';
+export { storableText, storableValue } from './storable-text.js';

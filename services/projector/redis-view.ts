@@ -280,7 +280,7 @@ export class RedisView implements SystemView {
   async reset(): Promise<void> {
     await this.script(REPLACE, [this.prefix, '']);
     // Suppressed sets the scopes set no longer lists (it was lost with the rest).
-    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}:suppressed:*`;
+    const pattern = `${globEscape(`${this.prefix}:suppressed:`)}*`;
     let cursor = '0';
     do {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
@@ -459,6 +459,36 @@ export class RedisView implements SystemView {
     } while (cursor !== '0');
   }
 
+  /**
+   * Every member of every `suppressed:<scope>` set, found by SCAN (so a set the `scopes` list lost is
+   * read too); a member may come twice if Redis resizes a set during the scan.
+   */
+  async *memberships(): AsyncIterable<{ readonly phone: E164; readonly scope: ScopeKey }> {
+    const head = `${this.prefix}:suppressed:`;
+    const sets: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${globEscape(head)}*`,
+        'COUNT',
+        SCAN_COUNT,
+      );
+      cursor = next;
+      sets.push(...keys);
+    } while (cursor !== '0');
+    for (const key of new Set(sets)) {
+      const scope = key.slice(head.length) as ScopeKey;
+      let members = '0';
+      do {
+        const [next, phones] = await this.redis.sscan(key, members, 'COUNT', SCAN_COUNT);
+        members = next;
+        for (const phone of phones) yield { phone: phone as E164, scope };
+      } while (members !== '0');
+    }
+  }
+
   async repair(phone: E164, history: PhoneHistory): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       if (await this.tryRepair(phone, history)) return;
@@ -561,6 +591,11 @@ function digest(source: string): string {
     digests.set(source, sha);
   }
   return sha;
+}
+
+/** The text as a SCAN MATCH pattern that matches only itself. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 function toPosition(stored: string | null): Position {
