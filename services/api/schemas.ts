@@ -377,6 +377,7 @@ export const ReconcileReply = Type.Object({
           problem: literals(['missing', 'unexpected', 'different'] as const),
           expected: Type.Optional(RowState),
           actual: Type.Optional(RowState),
+          structure: Type.Optional(literals(['suppressed_set'] as const)),
         }),
       ),
       repaired: Type.Integer(),

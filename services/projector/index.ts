@@ -1,4 +1,10 @@
-export { ProjectorRunner, type Projection, type ProjectorStatus, type RunnerOptions } from './runner.js';
+export {
+  ProjectorRunner,
+  StoreLost,
+  type Projection,
+  type ProjectorStatus,
+  type RunnerOptions,
+} from './runner.js';
 export { MemoryView, type ReviewItem } from './memory-view.js';
 export { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
 export { RedisView, type RedisViewOptions } from './redis-view.js';
@@ -10,3 +16,4 @@ export {
   type WebhookChange,
   type DeadLetter,
 } from './webhook-view.js';
+export { storableText, storableValue } from './storable-text.js';

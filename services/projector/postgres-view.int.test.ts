@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import {
@@ -15,7 +15,7 @@ import {
 } from '../ledger/index.js';
 import { EmbeddedEventLog, type LogRecord } from '../log/index.js';
 import { PostgresView, senderSql, type PostgresViewOptions } from './postgres-view.js';
-import { ProjectorRunner, type RunnerOptions } from './runner.js';
+import { ProjectorRunner, StoreLost, type RunnerOptions } from './runner.js';
 import type { ScopeRow, ViewAnswer } from './system-view.js';
 import { eventually } from '../../test/support/eventually.js';
 import { freshDir, phoneNo, readAllEmbedded } from '../../test/support/event-log-contract.js';
@@ -697,6 +697,148 @@ describe('PostgresView against PostgreSQL', () => {
       const fresh = await view.staging();
       closers.push(() => fresh.close());
       expect(await fresh.checkpoint(0)).toBe(START);
+    });
+  });
+
+  describe('text from the outside world', () => {
+    it('stores a NUL byte and a lone surrogate (as U+FFFD) instead of retrying the batch forever', async () => {
+      const view = await openView();
+      const runner = feed(view);
+      const [nul, surrogate, after] = [phoneNo(1), phoneNo(2), phoneNo(3)];
+      // GSM 0x00 is '@': real gateways send it as a NUL byte.
+      const stop = optOut({ phone: nul, eventId: 'sms:SM\u0000x', evidence: { rawText: 'STOP\u0000' } });
+      await log.append([
+        stop,
+        optOut({ phone: surrogate, evidence: { note: 'half an emoji \ud800', rawText: '\udc00STOP' } }),
+        optOut({ phone: after }),
+      ]);
+
+      await caughtUp(runner);
+      expect(runner.status()).toMatchObject({ healthy: true });
+      expect(await view.check(nul, 'acme')).toMatchObject({
+        status: 'opted_out',
+        allowed: false,
+        eventId: 'sms:SM\ufffdx',
+      });
+      expect(await view.check(surrogate, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      expect(await view.check(after, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      const [stored] = await view.readPhone(nul);
+      expect(stored?.event.evidence).toEqual({ rawText: 'STOP\ufffd' });
+      const [half] = await view.readPhone(surrogate);
+      expect(half?.event.evidence).toEqual({ note: 'half an emoji \ufffd', rawText: '\ufffdSTOP' });
+    });
+
+    it('quarantines the one phone whose data can never be written, and applies the rest of the batch', async () => {
+      const view = await openView();
+      const [bad, good] = [phoneNo(1), phoneNo(2)];
+      // A scope too large for a btree index entry: PostgreSQL refuses it whatever the retry.
+      const huge = randomBytes(6000).toString('hex');
+      const records: LogRecord[] = [
+        optOut({ phone: good, occurredAt: T0 }),
+        optOut({ phone: bad, scope: `brand:${huge}` as ScopeKey }),
+        optIn({ phone: good, scope: 'program:acme/promo', occurredAt: T0 + 1 }),
+      ].map((event, i) => ({ partition: 0, position: asPosition(i + 1), event }));
+
+      await view.applyBatch(records);
+
+      expect(await view.checkpoint(0)).toBe(3);
+      expect(await view.check(bad, 'acme')).toMatchObject({
+        status: 'unknown',
+        allowed: false,
+        quarantined: expect.stringMatching(/cannot be stored/) as string,
+      });
+      expect(await view.check(good, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      expect(await view.check(good, 'acme', 'promo')).toMatchObject({ status: 'opted_in', allowed: true });
+      // Replaying the batch changes nothing.
+      await view.applyBatch(records);
+      expect(await view.check(bad, 'acme')).toMatchObject({ status: 'unknown', allowed: false });
+    });
+  });
+
+  describe('when the store loses its data', () => {
+    /** A runner that verifies the store often, with every error it reports. */
+    function watched(view: PostgresView, verifyEveryMs = 20): { runner: ProjectorRunner; errors: string[] } {
+      const errors: string[] = [];
+      const runner = feed(view, {
+        verifyEveryMs,
+        onError: (error) => errors.push(error instanceof Error ? error.message : String(error)),
+      });
+      return { runner, errors };
+    }
+
+    it('a truncated table answers unknown while idle, for the view and for senders, then replays by itself', async () => {
+      const view = await openView();
+      const prefix = prefixes[0] ?? '';
+      const { runner, errors } = watched(view);
+      const phone = phoneNo(1);
+      await log.append([optOut({ phone, scope: 'global' }), optOut({ phone: phoneNo(2) })]);
+      await caughtUp(runner);
+      await admin.query(`CREATE TABLE "${prefix}_campaign" (phone text)`);
+      await admin.query(`INSERT INTO "${prefix}_campaign" VALUES ($1), ($2)`, [phone, phoneNo(3)]);
+      prefixes.push(`${prefix}_campaign`);
+
+      // What an operator's TRUNCATE does; no event follows.
+      await admin.query(`TRUNCATE "${prefix}_suppressions"`);
+
+      await expect(view.check(phone, 'acme')).rejects.toBeInstanceOf(StoreLost);
+      const sender = await admin.query(view.sql.check, [phone, 'acme', null]);
+      expect(sender.rows).toMatchObject([{ allowed: false, status: 'unknown' }]);
+      await eventually(
+        () => expect(errors.join('\n')).toMatch(/store lost data \(its PostgreSQL tables were truncated/),
+        SETTLE,
+      );
+      await eventually(async () => {
+        expect(runner.status()).toMatchObject({ ready: true, healthy: true });
+        expect(await view.check(phone, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      }, SETTLE);
+      const campaign = await admin.query(view.sql.campaign(`${prefix}_campaign`), ['acme', null]);
+      expect(campaign.rows).toEqual([{ phone: phoneNo(3) }]);
+      await expectFoldOfLog(view, prefix);
+    });
+
+    it('a checkpoint deleted, or a table dropped, while it runs: replays from the start at once', async () => {
+      const view = await openView();
+      const prefix = prefixes[0] ?? '';
+      // Verified each second: the check below comes first, and must not answer from the lost store.
+      const { runner, errors } = watched(view, 1000);
+      await log.append([optOut({ phone: phoneNo(1), scope: 'global' }), optOut({ phone: phoneNo(2) })]);
+      await caughtUp(runner);
+
+      await admin.query(`DELETE FROM "${prefix}_checkpoint" WHERE partition = 0`);
+      await log.append([optIn({ phone: phoneNo(2), occurredAt: T0 + 5 })]);
+      await eventually(
+        () => expect(errors.join('\n')).toMatch(/checkpoint of partition 0 went back from 2 to 0/),
+        SETTLE,
+      );
+      await caughtUp(runner);
+      await eventually(() => expect(runner.status()).toMatchObject({ ready: true, healthy: true }), SETTLE);
+      await expectFoldOfLog(view, prefix);
+
+      await admin.query(`DROP TABLE "${prefix}_suppressions"`);
+      await eventually(() => expect(errors.join('\n')).toMatch(/tables were dropped/), SETTLE);
+      await eventually(async () => {
+        expect(runner.status()).toMatchObject({ ready: true, healthy: true });
+        expect(await view.check(phoneNo(1), 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      }, SETTLE);
+      await expectFoldOfLog(view, prefix);
+    });
+
+    it('a table truncated while no process ran: found at start, never taken for an empty view', async () => {
+      const table = `t_${randomUUID().slice(0, 8)}`;
+      const first = await openView({ table });
+      await first.applyBatch([
+        { partition: 0, position: asPosition(1), event: optOut({ phone: phoneNo(1) }) },
+      ]);
+      await first.close();
+      await admin.query(`TRUNCATE "${table}_suppressions"`);
+
+      await log.append([optOut({ phone: phoneNo(1) })]);
+      const view = await openView({ table });
+      expect(await view.check(phoneNo(1), 'acme').catch((error: unknown) => error)).toBeInstanceOf(StoreLost);
+      const runner = feed(view);
+      await caughtUp(runner);
+      expect(await view.check(phoneNo(1), 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      await expectFoldOfLog(view, table);
     });
   });
 

@@ -15,6 +15,8 @@ import {
   type Status,
 } from '../ledger/index.js';
 import type { LogRecord, PhoneHistorySource, Undecodable } from '../log/index.js';
+import { StoreLost } from './runner.js';
+import { storableText, storableValue } from './storable-text.js';
 import type { ScopeRow, SystemView, ViewAnswer } from './system-view.js';
 
 export interface PostgresViewOptions {
@@ -109,11 +111,28 @@ function prefixOf(options: Pick<PostgresViewOptions, 'name' | 'table'>): string 
 const covering = (brand: string, program: string): string =>
   `('global', 'brand:' || ${brand}::text, 'program:' || ${brand}::text || '/' || ${program}::text)`;
 
+/**
+ * The store's marker: a checkpoint row at partition -1, put there when the view creates or empties its
+ * tables, and deleted by a trigger whenever any of them is truncated (see `ddl`). A store without it
+ * lost data behind the view's back: what it holds can no longer be vouched for, and checks read through
+ * it must not answer `allowed`.
+ */
+const marker = (t: Tables): string => `SELECT 1 FROM ${t.checkpoint} WHERE partition = -1`;
+/** True while the marker is there. */
+const intact = (t: Tables): string => `EXISTS (${marker(t)})`;
+/** How many of the tables ($tables, named $schema.$prefix_<table>) exist. */
+const tablesPresent = (schema: string, prefix: string, names: string): string =>
+  `(SELECT count(to_regclass(quote_ident(${schema}) || '.' || quote_ident(${prefix} || '_' || name)))::int
+      FROM unnest(${names}::text[]) AS name)`;
+const putMarker = (t: Tables): string =>
+  `INSERT INTO ${t.checkpoint} (partition, position) VALUES (-1, 0) ON CONFLICT DO NOTHING`;
+
 function senderSqlFor(t: Tables): SenderSql {
-  const check = `SELECT coalesce(s.allowed, true) AND q.reason IS NULL AS allowed,
-       CASE WHEN q.reason IS NOT NULL THEN 'unknown' ELSE coalesce(s.status, 'no_record') END AS status,
+  const check = `SELECT coalesce(s.allowed, true) AND q.reason IS NULL AND whole.intact AS allowed,
+       CASE WHEN NOT whole.intact OR q.reason IS NOT NULL THEN 'unknown'
+            ELSE coalesce(s.status, 'no_record') END AS status,
        s.since, s.event_id, q.reason AS quarantined
-  FROM (SELECT 1) AS one
+  FROM (SELECT ${intact(t)} AS intact) AS whole
   LEFT JOIN LATERAL (
     SELECT status, allowed, since, event_id FROM ${t.suppressions}
      WHERE phone = $1::text AND scope IN ${covering('$2', '$3')}
@@ -131,7 +150,9 @@ function senderSqlFor(t: Tables): SenderSql {
                   SELECT 1 FROM ${t.suppressions} AS w
                    WHERE w.phone = s.phone AND w.specificity > s.specificity
                      AND w.scope IN ${covering('$1', '$2')}))
-   AND NOT EXISTS (SELECT 1 FROM ${t.quarantine} AS q WHERE q.phone = c.phone)`,
+   AND NOT EXISTS (SELECT 1 FROM ${t.quarantine} AS q WHERE q.phone = c.phone)
+   -- tables truncated behind the view's back (its marker gone): nobody may be reached
+   AND ${intact(t)}`,
   };
 }
 
@@ -247,6 +268,15 @@ function rowsOf(phone: E164, history: PhoneHistory): RowWrite[] {
     });
 }
 
+/**
+ * An error no retry can change, caused by what one record holds: SQLSTATE class 22 (data exception:
+ * text PostgreSQL cannot store, a value out of range) or 54 (program limit exceeded: an index entry or
+ * a row too large). A lost connection, a timeout or a deadlock is none of these.
+ */
+function permanent(error: unknown): error is pg.DatabaseError {
+  return error instanceof pg.DatabaseError && /^(22|54)/.test(error.code ?? '');
+}
+
 /** An epoch-ms bigint as timestamptz, exactly (integer microseconds, no floating point). */
 const fromMs = (column: string): string => `'epoch'::timestamptz + ${column} * interval '1 millisecond'`;
 
@@ -267,6 +297,10 @@ interface CheckRow {
   quarantined: string | null;
 }
 
+/** The tables, or one of them, do not exist: dropped behind the view's back. */
+const undefinedTable = (error: unknown): boolean =>
+  error instanceof pg.DatabaseError && error.code === '42P01';
+
 type Client = pg.PoolClient;
 
 /**
@@ -285,6 +319,8 @@ export class PostgresView implements SystemView, PhoneHistorySource {
   protected readonly options: PostgresViewOptions;
   private readonly ownsPool: boolean;
   private tablesInUse!: Tables;
+  /** The highest checkpoint per partition this process has seen the store at: it never goes back. */
+  private readonly known = new Map<number, Position>();
   private checkQuery!: { readonly name: string; readonly text: string };
 
   /**
@@ -334,8 +370,114 @@ export class PostgresView implements SystemView, PhoneHistorySource {
     await this.transaction(async (client) => {
       // Two processes opening the same view at once would race on CREATE TABLE IF NOT EXISTS.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${this.t.schema}.${this.t.prefix}`]);
-      await client.query(ddl(this.t));
+      const { rows } = await client.query<{ present: number }>(
+        `SELECT ${tablesPresent('$1', '$2', '$3')} AS present`,
+        [this.t.schema, this.t.prefix, TABLES],
+      );
+      await this.createTables(client);
+      const present = rows[0]?.present ?? 0;
+      // A new store gets its marker. Some tables there and some not means some were dropped while no
+      // process ran: the marker goes, so checkpoint() finds the store lost instead of taking it as whole.
+      if (present === 0) await client.query(putMarker(this.t));
+      else if (present < TABLES.length)
+        await client.query(`DELETE FROM ${this.t.checkpoint} WHERE partition = -1`);
     });
+  }
+
+  /** The tables, and the trigger that deletes the marker when any of them is truncated. */
+  private async createTables(client: Client): Promise<void> {
+    await client.query(ddl(this.t));
+    const fn = `${ident(this.t.schema)}.ledger_view_truncated`;
+    const { rows } = await client.query<{ exists: boolean }>(
+      `SELECT to_regprocedure($1) IS NOT NULL AS exists`,
+      [`${this.t.schema}.ledger_view_truncated()`],
+    );
+    if (rows[0]?.exists !== true) {
+      // One function for every view of the schema: views opening at once must not replace it together.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('ledger_view_truncated'))`);
+      await client.query(`CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- The table's own checkpoint table, found by name: the trigger moves with a table a rebuild renames.
+  EXECUTE format('DELETE FROM %I.%I WHERE partition = -1', TG_TABLE_SCHEMA,
+    regexp_replace(TG_TABLE_NAME, '_(${TABLES.join('|')})$', '_checkpoint'));
+  RETURN NULL;
+END $$`);
+    }
+    await client.query(
+      TABLES.map(
+        (table) =>
+          `CREATE OR REPLACE TRIGGER ledger_view_truncated AFTER TRUNCATE ON ${this.t[table]}
+             FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+      ).join(';\n'),
+    );
+  }
+
+  /** Rejects with StoreLost when the store lost its marker, or a checkpoint went back or vanished. */
+  async verify(): Promise<void> {
+    await this.lostWhen(async () => {
+      const { rows } = await this.pool.query<{
+        present: number;
+        intact: boolean;
+        positions: Record<string, string>;
+      }>(
+        `SELECT ${tablesPresent('$1', '$2', '$3')} AS present, ${intact(this.t)} AS intact,
+                (SELECT coalesce(json_object_agg(partition, position), '{}') FROM ${this.t.checkpoint}
+                  WHERE partition >= 0) AS positions`,
+        [this.t.schema, this.t.prefix, TABLES],
+      );
+      const row = rows[0];
+      if (row?.present !== TABLES.length) {
+        throw new StoreLost(this.name, 'its PostgreSQL tables were dropped');
+      }
+      const positions = new Map<number, Position>([...this.known.keys()].map((p) => [p, START]));
+      for (const [partition, position] of Object.entries(row.positions)) {
+        positions.set(Number(partition), asPosition(Number(position)));
+      }
+      this.assertIntact(row.intact, positions);
+    });
+  }
+
+  /**
+   * Empties every table (TRUNCATE keeps the tables, and so the grants senders read them with) and puts
+   * the marker back, so the runner can replay the log into it from the start; tables dropped are
+   * created again.
+   */
+  async reset(): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${this.t.schema}.${this.t.prefix}`]);
+      await this.createTables(client);
+      await client.query(`TRUNCATE ${TABLES.map((table) => this.t[table]).join(', ')}`);
+      await client.query(putMarker(this.t));
+    });
+    this.known.clear();
+  }
+
+  /**
+   * Throws StoreLost when the marker is gone or a partition's checkpoint is behind where this
+   * process saw it; otherwise remembers the checkpoints.
+   */
+  private assertIntact(whole: boolean, positions: Iterable<readonly [number, Position]>): void {
+    if (!whole) throw new StoreLost(this.name, 'its PostgreSQL tables were truncated or recreated');
+    for (const [partition, position] of positions) {
+      const known = this.known.get(partition) ?? START;
+      if (position < known) {
+        throw new StoreLost(
+          this.name,
+          `its checkpoint of partition ${partition} went back from ${known} to ${position}`,
+        );
+      }
+      this.known.set(partition, position);
+    }
+  }
+
+  /** Runs `work`, turning a table that no longer exists into StoreLost. */
+  private async lostWhen<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (undefinedTable(error)) throw new StoreLost(this.name, 'its PostgreSQL tables were dropped');
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
@@ -343,13 +485,25 @@ export class PostgresView implements SystemView, PhoneHistorySource {
   }
 
   async checkpoint(partition: number): Promise<Position> {
-    const { rows } = await this.pool.query<{ position: string }>(
-      `SELECT position FROM ${this.t.checkpoint} WHERE partition = $1`,
-      [partition],
-    );
-    return rows[0] === undefined ? START : asPosition(Number(rows[0].position));
+    return this.lostWhen(async () => {
+      const { rows } = await this.pool.query<{ position: string | null; intact: boolean }>(
+        `SELECT (SELECT position FROM ${this.t.checkpoint} WHERE partition = $1) AS position,
+                ${intact(this.t)} AS intact`,
+        [partition],
+      );
+      const position = asPosition(Number(rows[0]?.position ?? START));
+      this.assertIntact(rows[0]?.intact === true, [[partition, position]]);
+      return position;
+    });
   }
 
+  /**
+   * Text from outside (reply bodies, notes, message ids) is stored as `storableText` makes it, so a NUL
+   * byte or a lone surrogate is data, not a failure. Should a record still be refused for what it holds
+   * (a `permanent` error, which no retry changes), the batch is applied record by record and only the
+   * refused records are quarantined: their phones answer unknown (fail closed) and the view goes on.
+   * Anything else (a lost connection, a timeout) rejects, and the runner retries the whole batch.
+   */
   async applyBatch(records: readonly LogRecord[]): Promise<void> {
     const first = records[0];
     if (first === undefined) return;
@@ -357,11 +511,33 @@ export class PostgresView implements SystemView, PhoneHistorySource {
     if (records.some((record) => record.partition !== partition)) {
       throw new LedgerError('internal', 'applyBatch got records of more than one partition');
     }
-    await this.transaction(async (client) => {
+    const stored = records.map(storableValue);
+    try {
+      await this.lostWhen(() => this.applyStorable(partition, stored));
+    } catch (error) {
+      if (!permanent(error)) throw error;
+      for (const record of stored) {
+        try {
+          await this.applyStorable(partition, [record]);
+        } catch (refused) {
+          if (!permanent(refused)) throw refused;
+          await this.quarantine({
+            partition,
+            position: record.position,
+            key: record.event.phone,
+            reason: `event ${record.event.eventId} cannot be stored in this view (${refused.message}); the log holds it: fix the view's database or re-record the event, then reconcile --repair`,
+          });
+        }
+      }
+    }
+  }
+
+  private async applyStorable(partition: number, records: readonly LogRecord[]): Promise<void> {
+    const applied = await this.transaction(async (client) => {
       const checkpoint = await this.lockCheckpoint(client, partition);
       const fresh = records.filter((record) => record.position > checkpoint);
       const last = fresh[fresh.length - 1];
-      if (last === undefined) return;
+      if (last === undefined) return checkpoint;
 
       const phones = [...new Set(fresh.map((record) => record.event.phone))].sort();
       const loading = client.query<{ phone: E164; history: PhoneHistory }>(
@@ -419,17 +595,29 @@ export class PostgresView implements SystemView, PhoneHistorySource {
         storing,
         this.write(client, { facts, rows, gone, checkpoint: { partition, position: last.position } }),
       ]);
+      return last.position;
     });
+    // Committed: the store is at least there now.
+    if (applied > (this.known.get(partition) ?? START)) this.known.set(partition, applied);
   }
 
   async quarantine(record: Undecodable): Promise<void> {
+    await this.lostWhen(() => this.quarantineStorable(record));
+  }
+
+  private async quarantineStorable(record: Undecodable): Promise<void> {
     await this.transaction(async (client) => {
       const checkpoint = await this.lockCheckpoint(client, record.partition);
       if (record.position <= checkpoint) return;
       await client.query(
         `INSERT INTO ${this.t.quarantine} (phone, partition, position, reason) VALUES ($1, $2, $3, $4)
          ON CONFLICT (partition, position) DO NOTHING`,
-        [record.key, record.partition, record.position, record.reason],
+        [
+          record.key === null ? null : storableText(record.key),
+          record.partition,
+          record.position,
+          storableText(record.reason),
+        ],
       );
       await client.query(`UPDATE ${this.t.checkpoint} SET position = $2 WHERE partition = $1`, [
         record.partition,
@@ -445,6 +633,9 @@ export class PostgresView implements SystemView, PhoneHistorySource {
     });
     const row = rows[0];
     if (row === undefined) throw new LedgerError('internal', 'the check query returned no row');
+    if (row.status === 'unknown' && row.quarantined === null) {
+      throw new StoreLost(this.name, 'its PostgreSQL tables were truncated or recreated');
+    }
     if (row.quarantined !== null) {
       return { status: 'unknown', allowed: false, since: null, eventId: null, quarantined: row.quarantined };
     }
@@ -482,7 +673,8 @@ export class PostgresView implements SystemView, PhoneHistorySource {
     }
   }
 
-  async repair(phone: E164, history: PhoneHistory): Promise<void> {
+  async repair(phone: E164, given: PhoneHistory): Promise<void> {
+    const history = storableValue(given);
     const rows = rowsOf(phone, history);
     await this.transaction(async (client) => {
       await client.query(`DELETE FROM ${this.t.suppressions} WHERE phone = $1 AND scope <> ALL($2::text[])`, [
@@ -516,13 +708,18 @@ export class PostgresView implements SystemView, PhoneHistorySource {
 
   /** Locks the partition's checkpoint row (creating it at 0) for this transaction and returns it. */
   private async lockCheckpoint(client: Client, partition: number): Promise<Position> {
-    const { rows } = await client.query<{ position: string }>(
-      `INSERT INTO ${this.t.checkpoint} AS c (partition, position) VALUES ($1, 0)
-       ON CONFLICT (partition) DO UPDATE SET position = c.position
-       RETURNING position`,
+    const { rows } = await client.query<{ position: string; intact: boolean }>(
+      `WITH c AS (
+         INSERT INTO ${this.t.checkpoint} AS c (partition, position) VALUES ($1, 0)
+         ON CONFLICT (partition) DO UPDATE SET position = c.position
+         RETURNING position)
+       SELECT c.position, ${intact(this.t)} AS intact FROM c`,
       [partition],
     );
-    return asPosition(Number(rows[0]?.position ?? 0));
+    const position = asPosition(Number(rows[0]?.position ?? 0));
+    // Folding onto tables that lost data would build on the loss (the facts read are not the log's).
+    this.assertIntact(rows[0]?.intact === true, [[partition, position]]);
+    return position;
   }
 
   /** Everything in `writes`, in one statement: each set is a data-modifying CTE. */

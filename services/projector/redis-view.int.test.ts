@@ -14,7 +14,7 @@ import {
   type ScopeKey,
 } from '../ledger/index.js';
 import { EmbeddedEventLog, type LogRecord } from '../log/index.js';
-import { ProjectorRunner, type RunnerOptions } from './index.js';
+import { ProjectorRunner, StoreLost, type RunnerOptions } from './index.js';
 import { RedisView } from './redis-view.js';
 import { eventually } from '../../test/support/eventually.js';
 import { freshDir, phoneNo, readAllEmbedded } from '../../test/support/event-log-contract.js';
@@ -613,6 +613,89 @@ describe('RedisView', () => {
       const second = await view.staging();
       expect(await keysOf(`${prefix}~staging:`)).toEqual([]);
       expect(await second.checkpoint(0)).toBe(START);
+    });
+  });
+
+  describe('when the store loses its data', () => {
+    /** A runner that verifies the store often, with every error it reports. */
+    function watched(view: RedisView, verifyEveryMs = 20): { runner: ProjectorRunner; errors: string[] } {
+      const errors: string[] = [];
+      const runner = run(view, {
+        verifyEveryMs,
+        onError: (error) => errors.push(error instanceof Error ? error.message : String(error)),
+      });
+      return { runner, errors };
+    }
+
+    it('a flushed store answers unknown while idle, then replays by itself and is ready again', async () => {
+      const view = await openView();
+      // Verified each second: the check below comes first, and must not answer from the lost store.
+      const { runner, errors } = watched(view, 1000);
+      await record(runner, optOut({ scope: 'global' }), optOut({ phone: phoneNo(2) }));
+      expect(await view.check(PHONE, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+
+      // What a Redis restart without persistence or a FLUSHDB does; no event follows.
+      await admin.unlink(...(await keysOf(prefix)));
+
+      await expect(view.check(PHONE, 'acme')).rejects.toBeInstanceOf(StoreLost);
+      await eventually(
+        () => expect(errors.join('\n')).toMatch(/store lost data \(its keys in Redis are gone\)/),
+        SETTLE,
+      );
+      await eventually(async () => {
+        expect(runner.status()).toMatchObject({ ready: true, healthy: true });
+        expect(await view.check(PHONE, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      }, SETTLE);
+      await record(runner, optIn({ phone: phoneNo(2), occurredAt: T0 + 5 }));
+      await expectStoreIsFoldOf(await readAllEmbedded(log));
+    });
+
+    it('reports the view not ready and unhealthy, saying why, until the replay has caught up', async () => {
+      const view = await openView();
+      await view.applyBatch(asRecords([optOut({ scope: 'global' })]));
+      const statuses: string[] = [];
+      // A slow store: the replay takes a while, so its status can be seen.
+      const slow = new (class extends RedisView {
+        override async applyBatch(records: readonly LogRecord[]): Promise<void> {
+          statuses.push(JSON.stringify(runner.status()));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          await super.applyBatch(records);
+        }
+      })({ name: 'sms', url: REDIS_URL, prefix });
+      views.push(slow);
+      await slow.open();
+      await log.append([optOut({ scope: 'global' }), optOut({ phone: phoneNo(2) })]);
+      const runner = run(slow, { verifyEveryMs: 20 });
+      await runner.whenReady();
+
+      await admin.unlink(...(await keysOf(prefix)));
+      await eventually(() => expect(runner.status().ready).toBe(false), SETTLE);
+      expect(runner.status()).toMatchObject({
+        healthy: false,
+        lastError: expect.stringMatching(/lost data/) as string,
+      });
+      await eventually(() => expect(runner.status()).toMatchObject({ ready: true, healthy: true }), SETTLE);
+      expect(runner.status().lastError).toBeUndefined();
+      expect(statuses.some((status) => status.includes('lost data'))).toBe(true);
+      await expectStoreIsFoldOf(await readAllEmbedded(log));
+    });
+
+    it('notices one hash evicted on its own, and a checkpoint moved back, at the next batch', async () => {
+      const view = await openView();
+      const { runner, errors } = watched(view);
+      await record(runner, optOut({ scope: 'global' }), optOut({ phone: phoneNo(2) }));
+
+      await admin.unlink(`${prefix}:rows`);
+      await expect(view.check(PHONE, 'acme')).rejects.toBeInstanceOf(StoreLost);
+      await eventually(() => expect(errors.join('\n')).toMatch(/1 of its hashes in Redis are gone/), SETTLE);
+      await eventually(() => expect(runner.status()).toMatchObject({ ready: true, healthy: true }), SETTLE);
+      await expectStoreIsFoldOf(await readAllEmbedded(log));
+
+      await admin.hset(`${prefix}:checkpoint`, '0', '1');
+      await record(runner, optIn({ phone: phoneNo(2), occurredAt: T0 + 5 }));
+      expect(errors.join('\n')).toMatch(/checkpoint of partition 0 went back from 2 to 1/);
+      await eventually(() => expect(runner.status()).toMatchObject({ ready: true, healthy: true }), SETTLE);
+      await expectStoreIsFoldOf(await readAllEmbedded(log));
     });
   });
 

@@ -18,6 +18,7 @@ import {
   type Status,
 } from '../ledger/index.js';
 import type { LogRecord, Undecodable } from '../log/index.js';
+import { StoreLost } from './runner.js';
 import { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
 
 export interface RedisViewOptions {
@@ -83,6 +84,7 @@ while i <= #ARGV do
   if row == '' then redis.call('HDEL', rows, phone) else redis.call('HSET', rows, phone, row) end
   i = i + 5
 end
+redis.call('HSET', checkpoint, 'store', '1', 'held', redis.call('EXISTS', rows, facts, prefix .. ':quarantine'))
 return 1
 `;
 
@@ -92,6 +94,8 @@ local checkpoint = ARGV[1] .. ':checkpoint'
 if tonumber(redis.call('HGET', checkpoint, ARGV[2]) or '0') >= tonumber(ARGV[3]) then return 0 end
 if ARGV[4] ~= '' then redis.call('HSET', ARGV[1] .. ':quarantine', ARGV[4], ARGV[5]) end
 redis.call('HSET', checkpoint, ARGV[2], ARGV[3])
+local held = redis.call('EXISTS', ARGV[1] .. ':rows', ARGV[1] .. ':facts', ARGV[1] .. ':quarantine')
+redis.call('HSET', checkpoint, 'store', '1', 'held', held)
 return 1
 `;
 
@@ -125,6 +129,15 @@ for _, name in ipairs(names) do
 end
 return #names
 `;
+
+/**
+ * Fields of the checkpoint hash besides the partitions' positions: `store` is set by every write, so a
+ * checkpoint hash without it, once the view has written, means the keys are gone (a Redis restart
+ * without persistence, FLUSHDB); `held` counts which of rows, facts and quarantine existed after the last
+ * write, so one of them evicted or deleted on its own shows too; `repairs` counts repairs.
+ */
+const MARKERS = ['store', 'held'] as const;
+const isPartitionField = (field: string): boolean => /^\d+$/.test(field);
 
 /** How often a batch is folded again when another writer got in between; the runner retries beyond. */
 const CONFLICT_ATTEMPTS = 5;
@@ -163,6 +176,10 @@ export class RedisView implements SystemView {
   protected readonly redis: Redis;
   private readonly ownsConnection: boolean;
   private opened = false;
+  /** The highest checkpoint per partition this process has seen the store at: it never goes back. */
+  private readonly known = new Map<number, Position>();
+  /** Whether this process has seen the store written (its `store` marker, or a checkpoint past 0). */
+  private written = false;
   private readonly keys: {
     readonly rows: string;
     readonly facts: string;
@@ -245,7 +262,81 @@ export class RedisView implements SystemView {
   }
 
   async checkpoint(partition: number): Promise<Position> {
-    return toPosition(await this.redis.hget(this.keys.checkpoint, String(partition)));
+    const [[store, held, stored], exists] = await Promise.all([
+      this.redis.hmget(this.keys.checkpoint, ...MARKERS, String(partition)),
+      this.existing(),
+    ]);
+    const position = toPosition(stored ?? null);
+    this.assertIntact(store ?? null, held ?? null, exists, [[partition, position]]);
+    return position;
+  }
+
+  /** Rejects with StoreLost when the store no longer holds what this view wrote (see MARKERS). */
+  async verify(): Promise<void> {
+    const [checkpoint, exists] = await Promise.all([
+      this.redis.hgetall(this.keys.checkpoint),
+      this.existing(),
+    ]);
+    const positions = new Map<number, Position>();
+    for (const partition of this.known.keys()) positions.set(partition, START);
+    for (const [field, value] of Object.entries(checkpoint)) {
+      if (isPartitionField(field)) positions.set(Number(field), toPosition(value));
+    }
+    this.assertIntact(checkpoint.store ?? null, checkpoint.held ?? null, exists, positions);
+  }
+
+  /** Removes every key of the view, so the runner can replay the log into it from the start. */
+  async reset(): Promise<void> {
+    await this.script(REPLACE, [this.prefix, '']);
+    // Suppressed sets the scopes set no longer lists (it was lost with the rest).
+    const pattern = `${globEscape(`${this.prefix}:suppressed:`)}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      if (keys.length > 0) await this.redis.unlink(...keys);
+    } while (cursor !== '0');
+    this.known.clear();
+    this.written = false;
+  }
+
+  /** How many of rows, facts and quarantine exist (compared with the `held` marker). */
+  private existing(): Promise<number> {
+    return this.redis.exists(this.keys.rows, this.keys.facts, this.keys.quarantine);
+  }
+
+  /**
+   * Throws StoreLost when the markers read with a request say the store lost data: its `store` marker
+   * is gone after this view wrote, fewer of its hashes exist than the last write left, keys remain
+   * without a checkpoint, or a partition's checkpoint is behind where this process saw it.
+   */
+  private assertIntact(
+    store: string | null,
+    held: string | null,
+    exists: number,
+    positions: Iterable<readonly [number, Position]> = [],
+  ): void {
+    if (store === null) {
+      if (this.written) throw new StoreLost(this.name, 'its keys in Redis are gone');
+      if (exists > 0) throw new StoreLost(this.name, 'its checkpoint in Redis is gone but data remains');
+    } else {
+      this.written = true;
+      const expected = Number(held ?? '0');
+      if (exists < expected) {
+        throw new StoreLost(this.name, `${expected - exists} of its hashes in Redis are gone`);
+      }
+    }
+    for (const [partition, position] of positions) {
+      const known = this.known.get(partition) ?? START;
+      if (position < known) {
+        throw new StoreLost(
+          this.name,
+          `its checkpoint of partition ${partition} went back from ${known} to ${position}`,
+        );
+      }
+      this.known.set(partition, position);
+      if (position > START) this.written = true;
+    }
   }
 
   async applyBatch(records: readonly LogRecord[]): Promise<void> {
@@ -265,9 +356,9 @@ export class RedisView implements SystemView {
   private async tryApply(records: readonly LogRecord[]): Promise<boolean> {
     const partitions = [...new Set(records.map((r) => r.partition))];
     const phones = [...new Set(records.map((r) => r.event.phone))];
-    const [repairs, checkpoints, stored] = await Promise.all([
-      this.redis.hget(this.keys.checkpoint, 'repairs'),
-      this.redis.hmget(this.keys.checkpoint, ...partitions.map(String)),
+    const [[repairs, store, held, ...checkpoints], exists, stored] = await Promise.all([
+      this.redis.hmget(this.keys.checkpoint, 'repairs', ...MARKERS, ...partitions.map(String)),
+      this.existing(),
       this.redis.hmget(this.keys.facts, ...phones),
     ]);
 
@@ -276,6 +367,13 @@ export class RedisView implements SystemView {
       const expected = toPosition(checkpoints[i] ?? null);
       applied.set(partition, { expected, last: expected });
     });
+    // Folding onto a store that lost data would build on the loss: the facts read are not the log's.
+    this.assertIntact(
+      store ?? null,
+      held ?? null,
+      exists,
+      [...applied].map(([partition, { expected }]) => [partition, expected] as const),
+    );
     const before = new Map<E164, PhoneHistory>();
     phones.forEach((phone, i) => before.set(phone, decodeFacts(phone, stored[i] ?? null)));
 
@@ -299,7 +397,10 @@ export class RedisView implements SystemView {
       // Facts only accumulate here, so the phone's scopes are a superset of those it had.
       if (history !== before.get(phone)) args.push(...phoneWrite(phone, history));
     }
-    return (await this.script(APPLY, args)) === 1;
+    if ((await this.script(APPLY, args)) !== 1) return false;
+    for (const [partition, { last }] of moved) this.known.set(partition, last);
+    this.written = true;
+    return true;
   }
 
   async quarantine(record: Undecodable): Promise<void> {
@@ -308,6 +409,13 @@ export class RedisView implements SystemView {
       position: record.position,
       reason: record.reason,
     });
+    const [[store, held, checkpoint], exists] = await Promise.all([
+      this.redis.hmget(this.keys.checkpoint, ...MARKERS, String(record.partition)),
+      this.existing(),
+    ]);
+    this.assertIntact(store ?? null, held ?? null, exists, [
+      [record.partition, toPosition(checkpoint ?? null)],
+    ]);
     await this.script(QUARANTINE, [
       this.prefix,
       String(record.partition),
@@ -315,14 +423,23 @@ export class RedisView implements SystemView {
       record.key ?? '',
       entry,
     ]);
+    this.known.set(
+      record.partition,
+      asPosition(Math.max(record.position, this.known.get(record.partition) ?? START)),
+    );
+    this.written = true;
   }
 
   async check(phone: E164, brand: string, program?: string): Promise<ViewAnswer> {
-    // Sent together on one connection: one round trip.
-    const [stored, quarantined] = await Promise.all([
+    // Sent together on one connection: one round trip, with the markers that show a lost store (a
+    // flushed Redis must not answer no_record for an earlier opt-out while nothing new arrives).
+    const [stored, quarantined, [store, held], exists] = await Promise.all([
       this.redis.hget(this.keys.rows, phone),
       this.redis.hget(this.keys.quarantine, phone),
+      this.redis.hmget(this.keys.checkpoint, ...MARKERS),
+      this.existing(),
     ]);
+    this.assertIntact(store ?? null, held ?? null, exists);
     if (quarantined !== null) {
       return {
         status: 'unknown',
@@ -351,6 +468,36 @@ export class RedisView implements SystemView {
     } while (cursor !== '0');
   }
 
+  /**
+   * Every member of every `suppressed:<scope>` set, found by SCAN (so a set the `scopes` list lost is
+   * read too); a member may come twice if Redis resizes a set during the scan.
+   */
+  async *memberships(): AsyncIterable<{ readonly phone: E164; readonly scope: ScopeKey }> {
+    const head = `${this.prefix}:suppressed:`;
+    const sets: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${globEscape(head)}*`,
+        'COUNT',
+        SCAN_COUNT,
+      );
+      cursor = next;
+      sets.push(...keys);
+    } while (cursor !== '0');
+    for (const key of new Set(sets)) {
+      const scope = key.slice(head.length) as ScopeKey;
+      let members = '0';
+      do {
+        const [next, phones] = await this.redis.sscan(key, members, 'COUNT', SCAN_COUNT);
+        members = next;
+        for (const phone of phones) yield { phone: phone as E164, scope };
+      } while (members !== '0');
+    }
+  }
+
   async repair(phone: E164, history: PhoneHistory): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       if (await this.tryRepair(phone, history)) return;
@@ -368,12 +515,21 @@ export class RedisView implements SystemView {
    * what the view holds: written, it would drop an opt-out the projector applied after the log was read.
    */
   private async tryRepair(phone: E164, history: PhoneHistory): Promise<boolean> {
-    const [checkpoints, everyScope, rows, facts] = await Promise.all([
+    const [checkpoints, everyScope, rows, facts, exists] = await Promise.all([
       this.redis.hgetall(this.keys.checkpoint),
       this.redis.smembers(this.keys.scopes),
       this.redis.hget(this.keys.rows, phone),
       this.redis.hget(this.keys.facts, phone),
+      this.existing(),
     ]);
+    const partitions = Object.entries(checkpoints).filter(([field]) => isPartitionField(field));
+    // A repair onto a store that lost data would make what is left look whole.
+    this.assertIntact(
+      checkpoints.store ?? null,
+      checkpoints.held ?? null,
+      exists,
+      partitions.map(([partition, position]) => [Number(partition), toPosition(position)] as const),
+    );
     let held: PhoneHistory = EMPTY_HISTORY;
     try {
       held = decodeFacts(phone, facts);
@@ -388,7 +544,6 @@ export class RedisView implements SystemView {
       );
     }
     // The checkpoints are compared, not moved: a batch applied since they were read makes this retry.
-    const partitions = Object.entries(checkpoints).filter(([field]) => field !== 'repairs');
     const args = [this.prefix, checkpoints.repairs ?? '0', '1', String(partitions.length)];
     for (const [partition, position] of partitions) args.push(partition, position, position);
     // Leave every set the phone may be in, even one a hand-made row put it in.
@@ -445,6 +600,11 @@ function digest(source: string): string {
     digests.set(source, sha);
   }
   return sha;
+}
+
+/** The text as a SCAN MATCH pattern that matches only itself. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 function toPosition(stored: string | null): Position {

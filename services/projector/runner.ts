@@ -1,5 +1,5 @@
 import { setTimeout as pause } from 'node:timers/promises';
-import { START, type Position } from '../ledger/index.js';
+import { LedgerError, START, type Position } from '../ledger/index.js';
 import {
   reached,
   type Consumption,
@@ -27,6 +27,26 @@ export interface Projection {
    * checkpoint past it.
    */
   quarantine(record: Undecodable): Promise<void>;
+  /**
+   * Rejects with StoreLost when the store no longer holds what the view wrote to it (flushed,
+   * truncated, its checkpoint gone or moved back). The runner calls it every `verifyEveryMs` while idle,
+   * so a loss is noticed without new events; views whose store cannot be lost leave it out.
+   */
+  verify?(): Promise<void>;
+  /** Empties the store so it can be replayed from the start of the log (after a StoreLost). */
+  reset?(): Promise<void>;
+}
+
+/**
+ * The view's store lost data: a Redis restart without persistence, FLUSHDB, eviction, a truncated or
+ * dropped table, a checkpoint that vanished or went backwards. Retrying the batch would build on the
+ * loss (the next batch rewrote the checkpoint from 0 and the earlier opt-outs were gone for good), so
+ * the runner instead marks the view not ready, empties the store and replays the log from the start.
+ */
+export class StoreLost extends LedgerError {
+  constructor(view: string, what: string) {
+    super('unavailable', `view ${view}: its store lost data (${what}); replaying the log from the start`);
+  }
 }
 
 export interface RunnerOptions {
@@ -36,6 +56,8 @@ export interface RunnerOptions {
   readonly now?: () => number;
   readonly onError?: (error: unknown, projection: Projection) => void;
   readonly onApplied?: (projection: Projection, records: readonly LogRecord[]) => void;
+  /** How often an idle view's store is verified (`Projection.verify`), default 1000 ms. */
+  readonly verifyEveryMs?: number;
 }
 
 export interface ProjectorStatus {
@@ -86,6 +108,13 @@ export class ProjectorRunner {
   >();
   private readonly retry: { readonly initialMs: number; readonly maxMs: number };
   private readonly now: () => number;
+  /** Why the view is replaying after its store lost data; cleared once it has caught up again. */
+  private lost: string | undefined;
+  private replaying: Promise<void> | undefined;
+  private verifier: NodeJS.Timeout | undefined;
+  private verifying = false;
+  /** Bumped when the store is lost: callbacks of the consumption before it then change nothing. */
+  private generation = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -102,7 +131,9 @@ export class ProjectorRunner {
 
   async stop(): Promise<void> {
     this.stopController.abort();
+    clearInterval(this.verifier);
     await this.starting;
+    await this.replaying;
     await this.consumption?.stop();
     for (const waiter of this.pointWaiters) waiter.resolve();
     this.pointWaiters = [];
@@ -154,7 +185,7 @@ export class ProjectorRunner {
   }
 
   get healthy(): boolean {
-    return !this.failing;
+    return !this.failing && this.lost === undefined;
   }
 
   /** What the view has applied, per partition. */
@@ -183,8 +214,8 @@ export class ProjectorRunner {
       lagEvents: head.reduce((sum, h, p) => sum + (h - (position[p] ?? START)), 0),
       lagMs: this.lagMs(),
       ready: this.readyFlag,
-      healthy: !this.failing,
-      ...(this.lastError !== undefined && { lastError: this.lastError }),
+      healthy: this.healthy,
+      ...((this.lastError ?? this.lost) !== undefined && { lastError: this.lastError ?? this.lost }),
     };
   }
 
@@ -205,6 +236,10 @@ export class ProjectorRunner {
 
   private async begin(): Promise<void> {
     if (this.stopController.signal.aborted) return;
+    if (this.projection.verify !== undefined && this.verifier === undefined) {
+      this.verifier = setInterval(() => void this.verify(), this.options.verifyEveryMs ?? 1000);
+      this.verifier.unref();
+    }
     const target = await this.withRetry(() => this.log.head());
     if (target === undefined || this.stopController.signal.aborted) return;
     this.target = target;
@@ -212,8 +247,9 @@ export class ProjectorRunner {
     this.consumption = this.log.consume({
       group: this.options.group ?? this.projection.name,
       checkpoint: async (partition) => {
-        const checkpoint = await this.withRetry(() => this.projection.checkpoint(partition));
-        if (checkpoint === undefined) throw new Stopped();
+        const generation = this.generation;
+        const checkpoint = await this.withRetry(() => this.projection.checkpoint(partition), generation);
+        if (checkpoint === undefined || generation !== this.generation) throw new Stopped();
         this.applied[partition] = checkpoint;
         this.appliedTimes.set(partition, { floor: checkpoint, entries: [] });
         this.afterProgress();
@@ -231,7 +267,73 @@ export class ProjectorRunner {
     this.afterProgress();
   }
 
+  /** Verifies an idle, ready view's store; a loss starts the replay from the start. */
+  private async verify(): Promise<void> {
+    const projection = this.projection;
+    if (
+      projection.verify === undefined ||
+      this.verifying ||
+      !this.readyFlag ||
+      this.replaying !== undefined
+    ) {
+      return;
+    }
+    this.verifying = true;
+    const generation = this.generation;
+    try {
+      await projection.verify();
+    } catch (error) {
+      // Any other failure (the store unreachable) shows in the next batch or check; only a loss acts here.
+      if (error instanceof StoreLost) this.storeLost(error, generation);
+    } finally {
+      this.verifying = false;
+    }
+  }
+
+  /**
+   * The store lost data: not ready (checks through the view answer unknown) and unhealthy until a new
+   * consumption has replayed the log from the start into the emptied store.
+   */
+  private storeLost(error: StoreLost, generation = this.generation): void {
+    // Found by a consumption already replaced: the replay under way deals with it.
+    if (generation !== this.generation) return;
+    this.generation += 1;
+    this.lost = error.message;
+    this.readyFlag = false;
+    this.options.onError?.(error, this.projection);
+    const replay = (this.replaying ?? Promise.resolve())
+      .then(() => this.replayFromStart())
+      .catch((failure: unknown) => this.options.onError?.(failure, this.projection));
+    const tracked: Promise<void> = replay.finally(() => {
+      if (this.replaying === tracked) this.replaying = undefined;
+    });
+    this.replaying = tracked;
+  }
+
+  private async replayFromStart(): Promise<void> {
+    // The consumption ends once the callback that found the loss has returned; awaiting it here is safe
+    // because that callback does not wait for this.
+    const consumption = this.consumption;
+    this.consumption = undefined;
+    await consumption?.stop();
+    if (this.stopController.signal.aborted) return;
+    const reset = await this.withRetry(async () => {
+      await this.projection.reset?.();
+      return true;
+    });
+    if (reset === undefined) return;
+    this.applied.length = 0;
+    this.heads.length = 0;
+    this.oldestPendingAt.clear();
+    this.appliedTimes.clear();
+    this.target = undefined;
+    // withRetry cleared these on success; the loss is reported until the replay has caught up.
+    await this.begin();
+  }
+
   private async deliver(records: readonly LogRecord[], { partition, head }: Delivery): Promise<void> {
+    const generation = this.generation;
+    if (this.replaying !== undefined) throw new Stopped();
     const first = records[0];
     const last = records[records.length - 1];
     if (first === undefined || last === undefined) return;
@@ -245,8 +347,8 @@ export class ProjectorRunner {
         this.applying--;
       }
       return true;
-    });
-    if (applied === undefined) throw new Stopped();
+    }, generation);
+    if (applied === undefined || generation !== this.generation) throw new Stopped();
     this.applied[partition] = last.position;
     // The next delivery sets it again from the first record still pending.
     this.oldestPendingAt.delete(partition);
@@ -256,11 +358,12 @@ export class ProjectorRunner {
   }
 
   private async quarantine(record: Undecodable): Promise<void> {
+    const generation = this.generation;
     const done = await this.withRetry(async () => {
       await this.projection.quarantine(record);
       return true;
-    });
-    if (done === undefined) throw new Stopped();
+    }, generation);
+    if (done === undefined || generation !== this.generation) throw new Stopped();
     this.applied[record.partition] = record.position;
     this.rememberApplied(record.partition, record.position);
     this.afterProgress();
@@ -294,8 +397,11 @@ export class ProjectorRunner {
     this.appliedTimes.set(partition, times);
   }
 
-  /** Runs `work` until it succeeds, or until the runner stops (then undefined). */
-  private async withRetry<T>(work: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs `work` until it succeeds, or until the runner stops or (given the generation it belongs to) the
+   * store is lost meanwhile: then undefined.
+   */
+  private async withRetry<T>(work: () => Promise<T>, generation?: number): Promise<T | undefined> {
     let delay = this.retry.initialMs;
     for (;;) {
       try {
@@ -306,6 +412,11 @@ export class ProjectorRunner {
         }
         return result;
       } catch (error) {
+        if (error instanceof StoreLost) {
+          // Retrying would build on the loss: the consumption ends here and replays from the start.
+          this.storeLost(error, generation);
+          return undefined;
+        }
         this.failing = true;
         this.lastError = error instanceof Error ? error.message : String(error);
         this.options.onError?.(error, this.projection);
@@ -313,6 +424,7 @@ export class ProjectorRunner {
         // Ends early when stopped: the abort rejects, which ends the wait.
         await pause(delay, undefined, { signal: this.stopController.signal }).catch(() => undefined);
         if (this.stopController.signal.aborted) return undefined;
+        if (generation !== undefined && generation !== this.generation) return undefined;
         delay = Math.min(delay * 2, this.retry.maxMs);
       }
     }
@@ -320,6 +432,7 @@ export class ProjectorRunner {
 
   private markReady(): void {
     this.readyFlag = true;
+    this.lost = undefined;
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
     for (const resolve of waiters) resolve();

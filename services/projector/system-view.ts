@@ -42,6 +42,12 @@ export interface SystemView extends Projection {
   /** Every row the view holds, any order (reconcile). */
   rows(): AsyncIterable<ScopeRow>;
   /**
+   * Every (phone, scope) listed as suppressed in a structure senders read besides the rows (Redis: the
+   * `suppressed:<scope>` sets campaign builders subtract), any order, so reconcile compares those too.
+   * Views whose rows are all a sender reads leave it out.
+   */
+  memberships?(): AsyncIterable<{ readonly phone: E164; readonly scope: ScopeKey }>;
+  /**
    * Replaces what the view holds for the phone with `history` (the fold of the log) and the rows it
    * gives (`scopeStates`), removing rows it does not give; the checkpoint is untouched (reconcile --repair).
    */

@@ -8,7 +8,7 @@ import {
   type Status,
 } from '../ledger/index.js';
 import type { Cursor, EventLog, LogPoint } from '../log/index.js';
-import { MemoryView, ProjectorRunner, type ScopeRow } from '../projector/index.js';
+import { MemoryView, ProjectorRunner, storableText, type ScopeRow } from '../projector/index.js';
 import type { SystemEntry } from './systems.js';
 
 export interface RebuildProgress {
@@ -38,6 +38,11 @@ export interface Difference {
   readonly problem: 'missing' | 'unexpected' | 'different';
   readonly expected?: RowState;
   readonly actual?: RowState;
+  /**
+   * Set when the rows agree but another structure senders read does not: `suppressed_set`, the Redis
+   * set of the scope (missing: the phone is not in it though suppressed; unexpected: it is, though not).
+   */
+  readonly structure?: 'suppressed_set';
 }
 
 export interface ReconcileReport {
@@ -246,6 +251,7 @@ export class Maintenance {
       );
     }
     const actual = new Map<E164, Map<ScopeKey, ScopeRow>>();
+    const listed = new Map<E164, Set<ScopeKey>>();
     let rows = 0;
     try {
       for await (const row of view.rows()) {
@@ -253,6 +259,13 @@ export class Maintenance {
         let phone = actual.get(row.phone);
         if (phone === undefined) actual.set(row.phone, (phone = new Map<ScopeKey, ScopeRow>()));
         phone.set(row.scope, row);
+      }
+      if (view.memberships !== undefined) {
+        for await (const { phone, scope } of view.memberships()) {
+          let scopes = listed.get(phone);
+          if (scopes === undefined) listed.set(phone, (scopes = new Set<ScopeKey>()));
+          scopes.add(scope);
+        }
       }
     } catch (error) {
       throw new LedgerError(
@@ -265,10 +278,18 @@ export class Maintenance {
     await foldRunner.waitFor(points(entry.runner.cursor), CATCH_UP_WAIT_MS);
     const differences: Difference[] = [];
     const wrong = new Set<E164>();
-    const phones = new Set<E164>([...actual.keys(), ...[...fold.phones()].map(([phone]) => phone)]);
+    const phones = new Set<E164>([
+      ...actual.keys(),
+      ...listed.keys(),
+      ...[...fold.phones()].map(([phone]) => phone),
+    ]);
+    const compareSets = view.memberships !== undefined;
     for (const phone of phones) {
       const expected = scopeStates(fold.history(phone));
       const have = actual.get(phone) ?? new Map<ScopeKey, ScopeRow>();
+      // One difference per phone and scope: a row that differs is reported as such (repair rewrites
+      // every structure of the phone); only where the rows agree is a suppressed set compared.
+      const rowDiffers = new Set<ScopeKey>();
       for (const [scope, state] of expected) {
         const want: RowState = {
           status: state.status,
@@ -277,14 +298,43 @@ export class Maintenance {
         };
         const row = have.get(scope);
         if (row === undefined) differences.push({ phone, scope, problem: 'missing', expected: want });
-        else if (row.status !== want.status || row.allowed !== want.allowed || row.eventId !== want.eventId) {
+        else if (
+          row.status !== want.status ||
+          row.allowed !== want.allowed ||
+          !sameEventId(row.eventId, want.eventId)
+        ) {
           differences.push({ phone, scope, problem: 'different', expected: want, actual: stateOf(row) });
         } else continue;
+        rowDiffers.add(scope);
         wrong.add(phone);
       }
       for (const [scope, row] of have) {
         if (expected.has(scope)) continue;
         differences.push({ phone, scope, problem: 'unexpected', actual: stateOf(row) });
+        rowDiffers.add(scope);
+        wrong.add(phone);
+      }
+      if (!compareSets) continue;
+      const inSets = listed.get(phone) ?? new Set<ScopeKey>();
+      for (const [scope, state] of expected) {
+        if (rowDiffers.has(scope) || state.allowed === !inSets.has(scope)) continue;
+        const want: RowState = {
+          status: state.status,
+          allowed: state.allowed,
+          eventId: state.cause?.eventId ?? null,
+        };
+        differences.push({
+          phone,
+          scope,
+          problem: state.allowed ? 'unexpected' : 'missing',
+          expected: want,
+          structure: 'suppressed_set',
+        });
+        wrong.add(phone);
+      }
+      for (const scope of inSets) {
+        if (expected.has(scope) || rowDiffers.has(scope)) continue;
+        differences.push({ phone, scope, problem: 'unexpected', structure: 'suppressed_set' });
         wrong.add(phone);
       }
     }
@@ -307,6 +357,11 @@ export class Maintenance {
       asOf: fold.cursor,
     };
   }
+}
+
+/** Stores keep outside text as `storableText` makes it (PostgreSQL: no NUL, no lone surrogate). */
+function sameEventId(stored: string | null, folded: string | null): boolean {
+  return stored === folded || (stored !== null && folded !== null && stored === storableText(folded));
 }
 
 function stateOf(row: ScopeRow): RowState {

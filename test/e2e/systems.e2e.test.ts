@@ -206,6 +206,9 @@ describe('per-system views: Redis, PostgreSQL and a webhook, fed from the log be
   });
 
   it('reconcile finds a row deleted by hand in each readable view, and --repair puts it back', async () => {
+    // Another phone's row stays: a rows hash emptied whole is what eviction does, and the view then
+    // treats its store as lost and replays it (stores.e2e.test.ts); this is one row deleted by hand.
+    await stop('+12015550144');
     const phone = '+12015550143';
     const { position } = await stop(phone);
     for (const system of ['crm-redis', 'warehouse'])
