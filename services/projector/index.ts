@@ -1,4 +1,10 @@
-export { ProjectorRunner, type Projection, type ProjectorStatus, type RunnerOptions } from './runner.js';
+export {
+  ProjectorRunner,
+  type Projection,
+  type ProjectionCondition,
+  type ProjectorStatus,
+  type RunnerOptions,
+} from './runner.js';
 export { MemoryView, type ReviewItem } from './memory-view.js';
 export { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
 export { RedisView, type RedisViewOptions } from './redis-view.js';
@@ -9,4 +15,6 @@ export {
   type WebhookViewOptions,
   type WebhookChange,
   type DeadLetter,
+  type OwedLetter,
+  type ReplayReport,
 } from './webhook-view.js';

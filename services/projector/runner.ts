@@ -27,6 +27,18 @@ export interface Projection {
    * checkpoint past it.
    */
   quarantine(record: Undecodable): Promise<void>;
+  /**
+   * What the view itself cannot vouch for beyond applying the log (a webhook's changes the receiver
+   * never accepted): merged into `status()`. It does not make `healthy` (the runner's own) false.
+   */
+  condition?(): ProjectionCondition;
+}
+
+export interface ProjectionCondition {
+  readonly healthy: boolean;
+  readonly lastError?: string;
+  /** Changes owed to the receiving system (webhook views). */
+  readonly deadLetters?: number;
 }
 
 export interface RunnerOptions {
@@ -48,6 +60,8 @@ export interface ProjectorStatus {
   readonly ready: boolean;
   readonly healthy: boolean;
   readonly lastError?: string;
+  /** Changes owed to the receiving system (webhook views only). */
+  readonly deadLetters?: number;
 }
 
 const APPLIED_MEMORY = 100_000;
@@ -139,6 +153,7 @@ export class ProjectorRunner {
     return this.readyFlag;
   }
 
+  /** Applying the log works; `status().healthy` also counts what the view reports (`condition`). */
   get healthy(): boolean {
     return !this.failing;
   }
@@ -161,6 +176,8 @@ export class ProjectorRunner {
     const head = position.map(
       (applied, p) => Math.max(applied, this.heads[p] ?? START, this.target?.[p] ?? START) as Position,
     );
+    const own = this.projection.condition?.();
+    const lastError = this.lastError ?? own?.lastError;
     return {
       name: this.projection.name,
       kind: this.projection.kind,
@@ -169,8 +186,9 @@ export class ProjectorRunner {
       lagEvents: head.reduce((sum, h, p) => sum + (h - (position[p] ?? START)), 0),
       lagMs: this.lagMs(),
       ready: this.readyFlag,
-      healthy: !this.failing,
-      ...(this.lastError !== undefined && { lastError: this.lastError }),
+      healthy: !this.failing && own?.healthy !== false,
+      ...(lastError !== undefined && { lastError }),
+      ...(own?.deadLetters !== undefined && { deadLetters: own.deadLetters }),
     };
   }
 

@@ -442,6 +442,186 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
     });
   });
 
+  describe('a dead letter is owed to the CRM until it is replayed', () => {
+    const archiveFile = (): DeadLetter[] => {
+      const file = join(dir, 'views', 'crm.dead-letter.replayed.jsonl');
+      if (!existsSync(file)) return [];
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as DeadLetter);
+    };
+
+    it('a 401 dead-letters the change: the view says so (unhealthy, lastError, count) and the phone answers unknown; other phones answer as before', async () => {
+      receiver.answer = ({ body }) =>
+        body.phone === PHONE ? { status: 401, body: 'bad token' } : { status: 200 };
+      const view = webhook();
+      const runner = await run(view);
+
+      await appendApplied(runner, optOut(), stopFrom(phoneNo(1)));
+
+      expect(deadLetterFile()).toHaveLength(1);
+      expect(runner.status()).toMatchObject({
+        healthy: false,
+        lastError: expect.stringMatching(/1 change .*dead-letter.*HTTP 401: bad token/) as unknown,
+        deadLetters: 1,
+        lagEvents: 0,
+      });
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({
+        status: 'unknown',
+        allowed: false,
+        reason: expect.stringMatching(/never accepted.*crm:0:1:brand:acme/) as unknown,
+      });
+      // The CRM has every other phone's changes: they answer what it was told.
+      await expect(view.check(phoneNo(1), BRAND)).resolves.toMatchObject({
+        status: 'opted_out',
+        allowed: false,
+      });
+      // Applying the log still works: the runner itself is not failing, so checks are not all unknown.
+      expect(runner.healthy).toBe(true);
+    });
+
+    it('a redirect is not a delivery: a 3xx is dead-lettered at once and its Location is never followed', async () => {
+      receiver.answer = () => ({ status: 307, headers: { location: `${receiver.url}/elsewhere` } });
+      const view = webhook();
+      const runner = await run(view);
+
+      await appendApplied(runner, optOut());
+
+      // One request: the redirect was not followed (a followed 307 would arrive as a second one).
+      expect(receiver.requests.map((r) => r.status)).toEqual([307]);
+      expect(deadLetterFile()).toEqual([
+        expect.objectContaining({ idempotencyKey: `crm:0:1:brand:${BRAND}`, status: 307, attempts: 1 }),
+      ]);
+      expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1 });
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'unknown', allowed: false });
+    });
+
+    it('receiver fixed, replay resends the change with its original key and body; the view is healthy and the phone answers again', async () => {
+      receiver.answer = () => ({ status: 401 });
+      const view = webhook();
+      const runner = await run(view);
+      await appendApplied(runner, optOut());
+      const refused = receiver.requests[0];
+
+      receiver.answer = () => ({ status: 200 });
+      const report = await view.replayDeadLetters();
+
+      expect(report).toMatchObject({ sent: 1, failed: 0, superseded: 0, remaining: 0 });
+      expect(receiver.delivered.map((r) => [r.key, r.body])).toEqual([[refused?.key, refused?.body]]);
+      expect(receiver.delivered[0]?.headers.authorization).toBe('Bearer crm-token');
+      expect(runner.status()).toMatchObject({ healthy: true, deadLetters: 0 });
+      expect(runner.status().lastError).toBeUndefined();
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'opted_out', allowed: false });
+      expect(deadLetterFile()).toEqual([]);
+      expect(archiveFile()).toEqual([
+        expect.objectContaining({ idempotencyKey: `crm:0:1:brand:${BRAND}`, outcome: 'sent' }),
+      ]);
+      // Nothing is left to send: a second replay sends nothing.
+      await expect(view.replayDeadLetters()).resolves.toMatchObject({ sent: 0, remaining: 0 });
+      expect(receiver.delivered).toHaveLength(1);
+    });
+
+    it('the debt survives a restart: derived from the dead-letter file, the phone is unknown until the replay after it', async () => {
+      receiver.answer = () => ({ status: 404 });
+      const first = webhook();
+      const before = await run(first);
+      await appendApplied(before, optOut());
+      await Promise.all([first.close(), before.stop()]);
+
+      const second = webhook();
+      const after = await run(second);
+
+      expect(receiver.requests).toHaveLength(1);
+      expect(after.status()).toMatchObject({ healthy: false, deadLetters: 1 });
+      await expect(second.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'unknown', allowed: false });
+      expect(second.deadLetters()).toEqual([
+        expect.objectContaining({ idempotencyKey: `crm:0:1:brand:${BRAND}`, status: 404, superseded: false }),
+      ]);
+
+      receiver.answer = () => ({ status: 200 });
+      await expect(second.replayDeadLetters()).resolves.toMatchObject({ sent: 1, remaining: 0 });
+      expect(receiver.delivered.map((r) => r.key)).toEqual([`crm:0:1:brand:${BRAND}`]);
+      expect(after.status()).toMatchObject({ healthy: true, deadLetters: 0 });
+
+      const third = webhook();
+      const again = await run(third);
+      expect(again.status()).toMatchObject({ healthy: true, deadLetters: 0 });
+      await expect(third.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'opted_out' });
+    });
+
+    it('a replay that fails again keeps the change dead-lettered, with the new attempt and error; a receiver still down ends the replay early', async () => {
+      receiver.answer = () => ({ status: 403 });
+      const view = webhook();
+      const runner = await run(view);
+      await appendApplied(runner, optOut(), stopFrom(phoneNo(1)), stopFrom(phoneNo(2)));
+      expect(deadLetterFile()).toHaveLength(3);
+
+      receiver.answer = ({ body }) => (body.phone === PHONE ? { status: 422, body: 'no such contact' } : { status: 200 });
+      const partly = await view.replayDeadLetters();
+
+      expect(partly).toMatchObject({ sent: 2, failed: 1, remaining: 1 });
+      expect(deadLetterFile()).toEqual([
+        expect.objectContaining({
+          idempotencyKey: `crm:0:1:brand:${BRAND}`,
+          attempts: 2,
+          status: 422,
+          lastError: 'HTTP 422: no such contact',
+        }),
+      ]);
+      expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1 });
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'unknown' });
+      await expect(view.check(phoneNo(1), BRAND)).resolves.toMatchObject({ status: 'opted_out' });
+
+      await receiver.stop();
+      const down = await view.replayDeadLetters();
+      expect(down).toMatchObject({ sent: 0, failed: 1, remaining: 1 });
+      expect(down.errors[0]?.lastError).toMatch(/ECONNREFUSED|fetch failed/);
+      expect(deadLetterFile()).toEqual([expect.objectContaining({ attempts: 3 })]);
+    });
+
+    it('replay never resurrects an old state: a dead-lettered opt-in superseded by a delivered opt-out is not resent', async () => {
+      receiver.answer = () => ({ status: 200 });
+      const view = webhook();
+      const runner = await run(view);
+      await appendApplied(runner, optOut());
+      receiver.answer = () => ({ status: 400 });
+      await appendApplied(runner, optIn({ occurredAt: T0 + 1000 }));
+      receiver.answer = () => ({ status: 200 });
+      await appendApplied(runner, optOut({ eventId: 'out-again', occurredAt: T0 + 2000 }));
+      expect(receiver.requests.map((r) => [r.key, r.body.status, r.status])).toEqual([
+        [`crm:0:1:brand:${BRAND}`, 'opted_out', 200],
+        [`crm:0:2:brand:${BRAND}`, 'opted_in', 400],
+        [`crm:0:3:brand:${BRAND}`, 'opted_out', 200],
+      ]);
+      expect(view.deadLetters()).toEqual([expect.objectContaining({ superseded: true })]);
+
+      const report = await view.replayDeadLetters();
+
+      expect(report).toMatchObject({ sent: 0, superseded: 1, failed: 0, remaining: 0 });
+      expect(receiver.requests).toHaveLength(3);
+      expect(archiveFile()).toEqual([
+        expect.objectContaining({ idempotencyKey: `crm:0:2:brand:${BRAND}`, outcome: 'superseded' }),
+      ]);
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'opted_out', allowed: false });
+    });
+
+    it('of two dead letters for one phone and scope, only the one the log still says is resent', async () => {
+      receiver.answer = () => ({ status: 401 });
+      const view = webhook();
+      const runner = await run(view);
+      await appendApplied(runner, optIn(), optOut({ occurredAt: T0 + 1000 }));
+      expect(deadLetterFile().map((d) => d.body?.status)).toEqual(['opted_in', 'opted_out']);
+
+      receiver.answer = () => ({ status: 200 });
+      await expect(view.replayDeadLetters()).resolves.toMatchObject({ sent: 1, superseded: 1, remaining: 0 });
+
+      expect(receiver.delivered.map((r) => [r.key, r.body.status])).toEqual([
+        [`crm:0:2:brand:${BRAND}`, 'opted_out'],
+      ]);
+    });
+  });
+
   describe('restarts', () => {
     it('re-sends nothing after a restart, then pushes only what is new', async () => {
       const first = webhook();
