@@ -550,6 +550,28 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
       await expect(third.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'opted_out' });
     });
 
+    it('a replay before the view has re-applied the log judges nothing: no letter is retired on an empty memory', async () => {
+      receiver.answer = () => ({ status: 401 });
+      const first = webhook();
+      const before = await run(first);
+      await appendApplied(before, optOut());
+      await Promise.all([first.close(), before.stop()]);
+      receiver.answer = () => ({ status: 200 });
+
+      const second = webhook();
+      await second.open();
+      await expect(second.replayDeadLetters()).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringMatching(/has not re-applied the log/) as unknown,
+      });
+
+      expect(deadLetterFile()).toHaveLength(1);
+      expect(archiveFile()).toEqual([]);
+      const runner = await run(second);
+      await expect(second.replayDeadLetters()).resolves.toMatchObject({ sent: 1, remaining: 0 });
+      expect(runner.status()).toMatchObject({ healthy: true, deadLetters: 0 });
+    });
+
     it('a replay that fails again keeps the change dead-lettered, with the new attempt and error; a receiver still down ends the replay early', async () => {
       receiver.answer = () => ({ status: 403 });
       const view = webhook();

@@ -613,9 +613,33 @@ export class WebhookView implements SystemView {
     try {
       // The batch in hand finishes first (it may be retrying): memory then holds every change pushed.
       await Promise.allSettled([...this.feeding]);
+      // Letters are judged against memory: one that has not re-applied what was pushed (a start still
+      // replaying the log) would take every letter for superseded and retire it unsent.
+      const behind = this.sent.flatMap((mark, partition) =>
+        mark !== undefined && (this.applied[partition] ?? START) < mark.position
+          ? [pointToken({ partition, position: mark.position })]
+          : [],
+      );
+      if (behind.length > 0) {
+        throw new LedgerError(
+          'unavailable',
+          `webhook view ${this.name} has not re-applied the log up to what it pushed (${behind.join(', ')}); replay its dead letters once GET /v1/views shows it ready`,
+        );
+      }
       for (const letter of this.letters.list()) {
         this.assertNotClosing();
         const { idempotencyKey, body } = letter;
+        const point = body?.position === undefined ? undefined : parsePoint(body.position);
+        if (point !== undefined && (this.applied[point.partition] ?? START) < point.position) {
+          // On Kafka another process may own the partition now: its memory, not this one, can judge.
+          if (errors.length < REPORT_ERRORS) {
+            errors.push({
+              idempotencyKey,
+              lastError: `not tried: this process has not applied ${body?.position ?? ''} (its partition is not assigned here)`,
+            });
+          }
+          continue;
+        }
         if (body === null) {
           results.set(idempotencyKey, { outcome: 'unsendable' });
         } else if (!this.stillOwed(letter)) {
@@ -812,6 +836,13 @@ function changedScopes(before: PhoneHistory, after: PhoneHistory): [ScopeKey, Ef
     }
   }
   return changed;
+}
+
+/** A `P:N` position token, as bodies carry it; undefined for null (a repair) or anything else. */
+function parsePoint(token: string | null): { partition: number; position: Position } | undefined {
+  const match = token === null ? null : /^(\d+):(\d+)$/.exec(token);
+  if (match === null) return undefined;
+  return { partition: Number(match[1]), position: Number(match[2]) as Position };
 }
 
 /** Seconds or an HTTP date, as RFC 9110 allows; undefined when absent or unreadable. */
