@@ -628,6 +628,51 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
       await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'opted_out', allowed: false });
     });
 
+    it('an unreadable record without a phone cannot be attributed: every check through the view is unknown until a replay acknowledges it', async () => {
+      const view = webhook();
+      const runner = await run(view);
+      const head = await appendApplied(runner, stopFrom(phoneNo(1)));
+
+      await view.quarantine({ partition: 0, position: asPosition(head + 1), key: null, reason: 'no schema 42' });
+
+      expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1 });
+      await expect(view.check(phoneNo(1), BRAND)).resolves.toMatchObject({ status: 'unknown', allowed: false });
+      await expect(view.check(phoneNo(2), BRAND)).resolves.toMatchObject({
+        status: 'unknown',
+        reason: expect.stringMatching(/without a phone/) as unknown,
+      });
+
+      await expect(view.replayDeadLetters()).resolves.toMatchObject({ unsendable: 1, remaining: 0 });
+
+      expect(receiver.requests).toHaveLength(1);
+      await expect(view.check(phoneNo(2), BRAND)).resolves.toMatchObject({ status: 'no_record', allowed: true });
+      expect(archiveFile()).toEqual([expect.objectContaining({ body: null, outcome: 'unsendable' })]);
+    });
+
+    it("a rebuild's dead letters join the live view's: one file, nothing dropped by the next replay", async () => {
+      receiver.answer = ({ body }) => (body.phone === PHONE ? { status: 401 } : { status: 200 });
+      const live = webhook();
+      const runner = await run(live);
+      await appendApplied(runner, optOut(), stopFrom(phoneNo(1)));
+      expect(live.deadLetters()).toHaveLength(1);
+
+      receiver.answer = ({ body }) => (body.phone === phoneNo(1) ? { status: 404 } : { status: 200 });
+      const staged = await live.staging();
+      views.push(staged);
+      await run(staged);
+
+      expect(live.deadLetters().map((d) => d.idempotencyKey)).toEqual([
+        `crm:0:1:brand:${BRAND}`,
+        `crm:0:2:brand:${BRAND}`,
+      ]);
+      expect(runner.status()).toMatchObject({ deadLetters: 2 });
+      await expect(live.check(phoneNo(1), BRAND)).resolves.toMatchObject({ status: 'unknown' });
+
+      receiver.answer = () => ({ status: 200 });
+      await expect(live.replayDeadLetters()).resolves.toMatchObject({ sent: 2, remaining: 0 });
+      expect(deadLetterFile()).toEqual([]);
+    });
+
     it('of two dead letters for one phone and scope, only the one the log still says is resent', async () => {
       receiver.answer = () => ({ status: 401 });
       const view = webhook();
