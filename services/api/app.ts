@@ -535,7 +535,8 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       '/v1/views/:name/deadletters/replay',
       {
         schema: {
-          summary: "Resend a webhook view's dead letters (original idempotency keys) after fixing the receiver",
+          summary:
+            "Resend a webhook view's dead letters (original idempotency keys) after fixing the receiver",
           params: ViewParams,
           response: { 200: ReplayReply, 404: { $ref: 'Error#' }, 503: { $ref: 'Error#' }, ...errors },
         },

@@ -287,7 +287,9 @@ export const ViewsReply = Type.Object({
       healthy: Type.Boolean(),
       lastError: Type.Optional(Type.String()),
       deadLetters: Type.Optional(
-        Type.Integer({ description: 'Webhook views: changes the receiver is owed (ledger deadletters list)' }),
+        Type.Integer({
+          description: 'Webhook views: changes the receiver is owed (ledger deadletters list)',
+        }),
       ),
     }),
   ),
@@ -373,14 +375,20 @@ export const ReconcileReply = Type.Object({
 });
 
 export const DeadLettersQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'At most (default 1000)' })) },
+  {
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'At most (default 1000)' }),
+    ),
+  },
   { additionalProperties: false },
 );
 
 export const DeadLettersReply = Type.Object({
   view: Type.String(),
   pending: Type.Integer({ description: 'Changes the receiver is owed' }),
-  phones: Type.Integer({ description: 'Phones they concern: checks for them through this view answer unknown' }),
+  phones: Type.Integer({
+    description: 'Phones they concern: checks for them through this view answer unknown',
+  }),
   deadLetters: Type.Array(
     Type.Object({
       idempotencyKey: Type.String({ description: 'Sent again with the same key on replay' }),

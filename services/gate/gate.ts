@@ -192,7 +192,8 @@ export class SystemGate {
       return unknown(`${label} holds an unreadable log record for this number: ${answer.quarantined}`);
     }
     // Unknown is never allowed, whatever `allowed` says.
-    if (answer.status === 'unknown') return unknown(`${label}: ${answer.reason ?? 'cannot vouch for this number'}`);
+    if (answer.status === 'unknown')
+      return unknown(`${label}: ${answer.reason ?? 'cannot vouch for this number'}`);
     return {
       phone,
       allowed: answer.allowed,

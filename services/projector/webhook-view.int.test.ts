@@ -428,7 +428,8 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
 
     it('dead-letters a change after maxAttempts retriable failures', async () => {
       receiver.answer = ({ body }) => (body.phone === PHONE ? { status: 502 } : { status: 200 });
-      const runner = await run(webhook({ maxAttempts: 3 }));
+      const view = webhook({ maxAttempts: 3 });
+      const runner = await run(view);
 
       await appendApplied(runner, optOut(), stopFrom(phoneNo(1)));
 
@@ -439,6 +440,9 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
       expect(deadLetters).toHaveLength(1);
       // What the CRM was not told is on disk for an operator; the view moved on.
       expect(checkpointFile()).toMatchObject({ sent: [{ position: 2 }] });
+      // … and says it owes it: a receiver down longer than the retry budget is not "healthy, lag 0".
+      expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1, lagEvents: 0 });
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'unknown', allowed: false });
     });
   });
 
@@ -579,7 +583,8 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
       await appendApplied(runner, optOut(), stopFrom(phoneNo(1)), stopFrom(phoneNo(2)));
       expect(deadLetterFile()).toHaveLength(3);
 
-      receiver.answer = ({ body }) => (body.phone === PHONE ? { status: 422, body: 'no such contact' } : { status: 200 });
+      receiver.answer = ({ body }) =>
+        body.phone === PHONE ? { status: 422, body: 'no such contact' } : { status: 200 };
       const partly = await view.replayDeadLetters();
 
       expect(partly).toMatchObject({ sent: 2, failed: 1, remaining: 1 });
@@ -633,10 +638,18 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
       const runner = await run(view);
       const head = await appendApplied(runner, stopFrom(phoneNo(1)));
 
-      await view.quarantine({ partition: 0, position: asPosition(head + 1), key: null, reason: 'no schema 42' });
+      await view.quarantine({
+        partition: 0,
+        position: asPosition(head + 1),
+        key: null,
+        reason: 'no schema 42',
+      });
 
       expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1 });
-      await expect(view.check(phoneNo(1), BRAND)).resolves.toMatchObject({ status: 'unknown', allowed: false });
+      await expect(view.check(phoneNo(1), BRAND)).resolves.toMatchObject({
+        status: 'unknown',
+        allowed: false,
+      });
       await expect(view.check(phoneNo(2), BRAND)).resolves.toMatchObject({
         status: 'unknown',
         reason: expect.stringMatching(/without a phone/) as unknown,
@@ -645,7 +658,10 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
       await expect(view.replayDeadLetters()).resolves.toMatchObject({ unsendable: 1, remaining: 0 });
 
       expect(receiver.requests).toHaveLength(1);
-      await expect(view.check(phoneNo(2), BRAND)).resolves.toMatchObject({ status: 'no_record', allowed: true });
+      await expect(view.check(phoneNo(2), BRAND)).resolves.toMatchObject({
+        status: 'no_record',
+        allowed: true,
+      });
       expect(archiveFile()).toEqual([expect.objectContaining({ body: null, outcome: 'unsendable' })]);
     });
 

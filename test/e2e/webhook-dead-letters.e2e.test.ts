@@ -1,9 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { eventually } from '../support/eventually.js';
-import { removeDir, runCli, startChild, tempDir, type ChildLedger } from '../support/ledger-harness.js';
+import {
+  openInProcess,
+  removeDir,
+  runCli,
+  startChild,
+  tempDir,
+  type ChildLedger,
+  type InProcessLedger,
+} from '../support/ledger-harness.js';
 
 /** A CRM endpoint on loopback: answers `status` (401 while its token is wrong) and records every POST. */
 async function crm(): Promise<{
@@ -146,9 +156,12 @@ describe('webhook dead letters through a real `ledger start`: owed until `ledger
     child = await startChild(join(dir, 'data'), {
       LEDGER_CONFIG_FILE: join(dir, 'ledger.json'),
     });
-    await eventually(async () => expect(await salesforce()).toMatchObject({ healthy: false, deadLetters: 1 }), {
-      timeoutMs: 10_000,
-    });
+    await eventually(
+      async () => expect(await salesforce()).toMatchObject({ healthy: false, deadLetters: 1 }),
+      {
+        timeoutMs: 10_000,
+      },
+    );
     expect(await check(refused)).toMatchObject({ allowed: false, status: 'unknown' });
 
     receiver.status = 200;
@@ -170,4 +183,67 @@ describe('webhook dead letters through a real `ledger start`: owed until `ledger
     expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({ pending: 0, deadLetters: [] });
   }, 60_000);
+});
+
+describe('the dead-letter routes name a webhook view of this process', () => {
+  const prefix = `test:deadletters:${randomUUID().slice(0, 8)}`;
+  let dir: string;
+  let ledger: InProcessLedger | undefined;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    const configFile = join(dir, 'ledger.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        views: [
+          // Never reached: nothing is recorded, so nothing is pushed or written.
+          { name: 'salesforce', kind: 'webhook', url: 'http://127.0.0.1:9/crm' },
+          { name: 'cache', kind: 'redis', url: 'redis://127.0.0.1:6379/0', prefix },
+        ],
+      }),
+    );
+    ledger = await openInProcess(dir, { LEDGER_CONFIG_FILE: configFile });
+    await ledger.ledger.ready();
+  });
+  afterAll(async () => {
+    await ledger?.close();
+    const redis = new Redis(process.env.LEDGER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    removeDir(dir);
+  });
+
+  const inject = async (method: 'GET' | 'POST', url: string) => {
+    const response = await ledger?.app.inject({ method, url });
+    return { status: response?.statusCode, body: response?.json<Record<string, unknown>>() };
+  };
+
+  it('lists and replays nothing when nothing is owed; another kind of view is refused, an unknown one is 404', async () => {
+    expect(await inject('GET', '/v1/views/salesforce/deadletters')).toEqual({
+      status: 200,
+      body: { view: 'salesforce', pending: 0, phones: 0, deadLetters: [] },
+    });
+    expect(await inject('POST', '/v1/views/salesforce/deadletters/replay')).toMatchObject({
+      status: 200,
+      body: { sent: 0, failed: 0, remaining: 0, stoppedEarly: null },
+    });
+    expect(await inject('GET', '/v1/views/cache/deadletters')).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', message: expect.stringMatching(/only webhook views/) as unknown },
+    });
+    expect(await inject('POST', '/v1/views/nope/deadletters/replay')).toMatchObject({
+      status: 404,
+      body: { error: 'not_found' },
+    });
+    const views = (await inject('GET', '/v1/views')).body as {
+      views: { name: string; deadLetters?: number }[];
+    };
+    expect(views.views.map((v) => [v.name, v.deadLetters])).toEqual([
+      ['memory', undefined],
+      ['salesforce', 0],
+      ['cache', undefined],
+    ]);
+  });
 });
