@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -687,6 +687,61 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
       receiver.answer = () => ({ status: 200 });
       await expect(live.replayDeadLetters()).resolves.toMatchObject({ sent: 2, remaining: 0 });
       expect(deadLetterFile()).toEqual([]);
+    });
+
+    it('a replay waits for the live batch in hand: a newer change is never overtaken by an older one', async () => {
+      receiver.answer = () => ({ status: 401 });
+      const view = webhook({ maxAttempts: 10_000 });
+      const runner = await run(view);
+      await appendApplied(runner, optOut());
+      receiver.answer = () => ({ status: 503 });
+      await log.append([optIn({ occurredAt: T0 + 1000 })]);
+      await eventually(() => expect(attemptFailures.length).toBeGreaterThanOrEqual(1));
+
+      const replay = view.replayDeadLetters();
+      const failuresBefore = attemptFailures.length;
+      await eventually(() => expect(attemptFailures.length).toBeGreaterThanOrEqual(failuresBefore + 3));
+      // Only the live opt-in was tried meanwhile; the replay had not started.
+      expect(new Set(receiver.requests.slice(1).map((r) => r.key))).toEqual(
+        new Set([`crm:0:2:brand:${BRAND}`]),
+      );
+
+      receiver.answer = () => ({ status: 200 });
+      // The live opt-in got through first, so the older opt-out is superseded: not sent after it.
+      await expect(replay).resolves.toMatchObject({ sent: 0, superseded: 1, remaining: 0 });
+      expect(receiver.delivered.map((r) => [r.key, r.body.status])).toEqual([
+        [`crm:0:2:brand:${BRAND}`, 'opted_in'],
+      ]);
+    });
+
+    it('reads back a dead-letter file a crash left with a torn last line, and refuses one damaged in the middle', async () => {
+      const letter = {
+        at: iso(T0),
+        idempotencyKey: `crm:0:1:brand:${BRAND}`,
+        url: receiver.url,
+        body: { view: 'crm', phone: PHONE, scope: `brand:${BRAND}`, status: 'opted_out', allowed: false },
+        attempts: 1,
+        status: 401,
+        lastError: 'HTTP 401',
+      };
+      const file = join(dir, 'views', 'crm.dead-letter.jsonl');
+      mkdirSync(join(dir, 'views'), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(letter)}\n{"at":"2025-01-0`);
+
+      const view = webhook();
+      await view.open();
+
+      expect(view.deadLetters()).toEqual([
+        expect.objectContaining({ idempotencyKey: letter.idempotencyKey }),
+      ]);
+      expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(letter)}\n`);
+      await view.close();
+
+      writeFileSync(file, `not json\n${JSON.stringify(letter)}\n`);
+      await expect(webhook().open()).rejects.toMatchObject({
+        code: 'invalid_config',
+        message: expect.stringMatching(/line 1 is not a dead letter/) as unknown,
+      });
     });
 
     it('of two dead letters for one phone and scope, only the one the log still says is resent', async () => {
