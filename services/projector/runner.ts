@@ -29,7 +29,8 @@ export interface Projection {
   quarantine(record: Undecodable): Promise<void>;
   /**
    * What the view itself cannot vouch for beyond applying the log (a webhook's changes the receiver
-   * never accepted): merged into `status()`. It does not make `healthy` (the runner's own) false.
+   * never accepted): merged into `status()`. The runner's `healthy` (applying the log works, which the
+   * gates read) stays its own, so a view can fail closed per phone rather than as a whole.
    */
   condition?(): ProjectionCondition;
 }
@@ -153,7 +154,6 @@ export class ProjectorRunner {
     return this.readyFlag;
   }
 
-  /** Applying the log works; `status().healthy` also counts what the view reports (`condition`). */
   get healthy(): boolean {
     return !this.failing;
   }
