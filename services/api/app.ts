@@ -11,7 +11,7 @@ import {
   type LedgerEvent,
 } from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
-import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
+import { deadLetterView, exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
 import { readinessOf } from './readiness.js';
 import {
@@ -23,6 +23,8 @@ import {
   CheckReply,
   ClassifyBody,
   ClassifyReply,
+  DeadLettersQuery,
+  DeadLettersReply,
   ErrorBody,
   InboundBody,
   InboundReply,
@@ -37,6 +39,7 @@ import {
   RebuildReply,
   ReconcileBody,
   ReconcileReply,
+  ReplayReply,
   ViewParams,
   ViewsReply,
 } from './schemas.js';
@@ -440,6 +443,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           ready: s.ready,
           healthy: s.healthy,
           ...(s.lastError !== undefined && { lastError: s.lastError }),
+          ...(s.deadLetters !== undefined && { deadLetters: s.deadLetters }),
         };
       }),
     }),
@@ -502,6 +506,51 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           ...(request.body.view !== undefined && { view: request.body.view }),
         });
         return { views: reports.map((r) => ({ ...r, asOf: cursorToken(r.asOf) })) };
+      },
+    );
+    app.get(
+      '/v1/views/:name/deadletters',
+      {
+        schema: {
+          summary: "A webhook view's dead letters: changes its receiver never accepted, oldest first",
+          params: ViewParams,
+          querystring: DeadLettersQuery,
+          response: { 200: DeadLettersReply, 404: { $ref: 'Error#' }, ...errors },
+        },
+      },
+      (request) => {
+        const letters = deadLetterView(ledger.systems, request.params.name).deadLetters();
+        return {
+          view: request.params.name,
+          pending: letters.length,
+          phones: new Set(letters.map((l) => l.body?.phone)).size,
+          deadLetters: letters.slice(0, request.query.limit ?? 1000).map((l) => ({
+            idempotencyKey: l.idempotencyKey,
+            at: l.at,
+            attempts: l.attempts,
+            status: l.status ?? null,
+            lastError: l.lastError,
+            phone: l.body?.phone ?? null,
+            scope: l.body?.scope ?? null,
+            superseded: l.superseded,
+            change: l.body === null ? null : { ...l.body },
+          })),
+        };
+      },
+    );
+    app.post(
+      '/v1/views/:name/deadletters/replay',
+      {
+        schema: {
+          summary:
+            "Resend a webhook view's dead letters (original idempotency keys) after fixing the receiver",
+          params: ViewParams,
+          response: { 200: ReplayReply, 404: { $ref: 'Error#' }, 503: { $ref: 'Error#' }, ...errors },
+        },
+      },
+      async (request) => {
+        const report = await deadLetterView(ledger.systems, request.params.name).replayDeadLetters();
+        return { ...report, stoppedEarly: report.stoppedEarly ?? null };
       },
     );
   }

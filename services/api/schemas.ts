@@ -303,6 +303,11 @@ export const ViewsReply = Type.Object({
       ready: Type.Boolean(),
       healthy: Type.Boolean(),
       lastError: Type.Optional(Type.String()),
+      deadLetters: Type.Optional(
+        Type.Integer({
+          description: 'Webhook views: changes the receiver is owed (ledger deadletters list)',
+        }),
+      ),
     }),
   ),
 });
@@ -385,4 +390,49 @@ export const ReconcileReply = Type.Object({
       note: Type.Optional(Type.String()),
     }),
   ),
+});
+
+export const DeadLettersQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'At most (default 1000)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const DeadLettersReply = Type.Object({
+  view: Type.String(),
+  pending: Type.Integer({ description: 'Changes the receiver is owed' }),
+  phones: Type.Integer({
+    description: 'Phones they concern: checks for them through this view answer unknown',
+  }),
+  deadLetters: Type.Array(
+    Type.Object({
+      idempotencyKey: Type.String({ description: 'Sent again with the same key on replay' }),
+      at: Type.String({ description: 'When it was last refused' }),
+      attempts: Type.Integer(),
+      status: Nullable(Type.Integer({ description: 'The last HTTP status, when the receiver answered' })),
+      lastError: Type.String(),
+      phone: Nullable(Type.String()),
+      scope: Nullable(Type.String()),
+      superseded: Type.Boolean({
+        description: 'The log has moved this row on since: a replay retires it unsent',
+      }),
+      change: Nullable(
+        Type.Object({}, { additionalProperties: true, description: 'The body that was POSTed' }),
+      ),
+    }),
+  ),
+});
+
+export const ReplayReply = Type.Object({
+  view: Type.String(),
+  sent: Type.Integer({ description: 'Accepted this time, with their original idempotency keys' }),
+  superseded: Type.Integer({ description: 'Not resent: a later push carries the state the log gives now' }),
+  unsendable: Type.Integer({ description: 'Unreadable records without a phone: nothing to send, retired' }),
+  failed: Type.Integer({ description: 'Refused again: still owed' }),
+  remaining: Type.Integer({ description: 'Still owed after this replay' }),
+  errors: Type.Array(Type.Object({ idempotencyKey: Type.String(), lastError: Type.String() })),
+  stoppedEarly: Nullable(Type.String()),
 });

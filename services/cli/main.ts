@@ -336,6 +336,50 @@ program
     show(reply, unrepaired ? 3 : 0);
   });
 
+const deadletters = program
+  .command('deadletters')
+  .description("a webhook view's dead letters: changes its receiver never accepted");
+
+deadletters
+  .command('list')
+  .description('list them, oldest first; exit 0 when there are none, 3 when some are owed')
+  .argument('<view>', 'the webhook view name, as `ledger views` lists it')
+  .option('--limit <n>', 'at most this many', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 100_000)
+      throw new InvalidArgumentError('a whole number from 1 to 100000');
+    return n;
+  })
+  .action(async (name: string, o: { limit?: number }) => {
+    const query = o.limit === undefined ? '' : `?limit=${o.limit}`;
+    const reply = await call(baseUrl(), 'GET', `/v1/views/${encodeURIComponent(name)}/deadletters${query}`);
+    const pending = (reply.body as { pending?: number }).pending ?? 0;
+    show(reply, pending > 0 ? 3 : 0);
+  });
+
+deadletters
+  .command('replay')
+  .description(
+    'resend them with their original idempotency keys after fixing the receiver; exit 0 when none is left, 3 when some still are',
+  )
+  .argument('<view>', 'the webhook view name, as `ledger views` lists it')
+  .action(async (name: string) => {
+    const reply = await call(
+      baseUrl(),
+      'POST',
+      `/v1/views/${encodeURIComponent(name)}/deadletters/replay`,
+      undefined,
+      30 * 60_000,
+    );
+    const body = reply.body as { sent?: number; failed?: number; remaining?: number };
+    if (reply.status < 400) {
+      console.error(
+        `replay ${name}: ${body.sent ?? 0} sent, ${body.failed ?? 0} failed, ${body.remaining ?? 0} remaining`,
+      );
+    }
+    show(reply, (body.remaining ?? 0) > 0 ? 3 : 0);
+  });
+
 program
   .command('classify')
   .description('what a reply means (runs locally)')

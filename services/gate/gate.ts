@@ -193,9 +193,12 @@ export class SystemGate {
     if (answer.quarantined !== undefined) {
       return unknown(`${label} holds an unreadable log record for this number: ${answer.quarantined}`);
     }
+    // Unknown is never allowed, whatever `allowed` says.
+    if (answer.status === 'unknown')
+      return unknown(`${label}: ${answer.reason ?? 'cannot vouch for this number'}`);
     return {
       phone,
-      allowed: answer.status !== 'unknown' && answer.allowed,
+      allowed: answer.allowed,
       status: answer.status,
       reason:
         answer.eventId === null

@@ -2,6 +2,7 @@ export {
   ProjectorRunner,
   StoreLost,
   type Projection,
+  type ProjectionCondition,
   type ProjectorStatus,
   type RunnerOptions,
 } from './runner.js';
@@ -15,5 +16,7 @@ export {
   type WebhookViewOptions,
   type WebhookChange,
   type DeadLetter,
+  type OwedLetter,
+  type ReplayReport,
 } from './webhook-view.js';
 export { storableText, storableValue } from './storable-text.js';

@@ -35,6 +35,12 @@ export interface Projection {
   verify?(): Promise<void>;
   /** Empties the store so it can be replayed from the start of the log (after a StoreLost). */
   reset?(): Promise<void>;
+  /**
+   * What the view itself cannot vouch for beyond applying the log (a webhook's changes the receiver
+   * never accepted): merged into `status()`. The runner's `healthy` (applying the log works, which the
+   * gates read) stays its own, so a view can fail closed per phone rather than as a whole.
+   */
+  condition?(): ProjectionCondition;
 }
 
 /**
@@ -47,6 +53,13 @@ export class StoreLost extends LedgerError {
   constructor(view: string, what: string) {
     super('unavailable', `view ${view}: its store lost data (${what}); replaying the log from the start`);
   }
+}
+
+export interface ProjectionCondition {
+  readonly healthy: boolean;
+  readonly lastError?: string;
+  /** Changes owed to the receiving system (webhook views). */
+  readonly deadLetters?: number;
 }
 
 export interface RunnerOptions {
@@ -70,6 +83,8 @@ export interface ProjectorStatus {
   readonly ready: boolean;
   readonly healthy: boolean;
   readonly lastError?: string;
+  /** Changes owed to the receiving system (webhook views only). */
+  readonly deadLetters?: number;
 }
 
 const APPLIED_MEMORY = 100_000;
@@ -206,6 +221,8 @@ export class ProjectorRunner {
     const head = position.map(
       (applied, p) => Math.max(applied, this.heads[p] ?? START, this.target?.[p] ?? START) as Position,
     );
+    const own = this.projection.condition?.();
+    const lastError = this.lastError ?? this.lost ?? own?.lastError;
     return {
       name: this.projection.name,
       kind: this.projection.kind,
@@ -214,8 +231,9 @@ export class ProjectorRunner {
       lagEvents: head.reduce((sum, h, p) => sum + (h - (position[p] ?? START)), 0),
       lagMs: this.lagMs(),
       ready: this.readyFlag,
-      healthy: this.healthy,
-      ...((this.lastError ?? this.lost) !== undefined && { lastError: this.lastError ?? this.lost }),
+      healthy: this.healthy && own?.healthy !== false,
+      ...(lastError !== undefined && { lastError }),
+      ...(own?.deadLetters !== undefined && { deadLetters: own.deadLetters }),
     };
   }
 

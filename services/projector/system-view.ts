@@ -25,6 +25,8 @@ export interface ViewAnswer {
   readonly eventId: string | null;
   /** Set when the answer is unknown because the log holds an unreadable record for this phone. */
   readonly quarantined?: string;
+  /** Why the answer is unknown for another reason (a webhook change the receiver never accepted). */
+  readonly reason?: string;
 }
 
 /**

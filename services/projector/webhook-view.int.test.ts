@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -428,7 +428,8 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
 
     it('dead-letters a change after maxAttempts retriable failures', async () => {
       receiver.answer = ({ body }) => (body.phone === PHONE ? { status: 502 } : { status: 200 });
-      const runner = await run(webhook({ maxAttempts: 3 }));
+      const view = webhook({ maxAttempts: 3 });
+      const runner = await run(view);
 
       await appendApplied(runner, optOut(), stopFrom(phoneNo(1)));
 
@@ -439,6 +440,323 @@ describe('WebhookView pushes every change of suppression state to a CRM', () => 
       expect(deadLetters).toHaveLength(1);
       // What the CRM was not told is on disk for an operator; the view moved on.
       expect(checkpointFile()).toMatchObject({ sent: [{ position: 2 }] });
+      // … and says it owes it: a receiver down longer than the retry budget is not "healthy, lag 0".
+      expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1, lagEvents: 0 });
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'unknown', allowed: false });
+    });
+  });
+
+  describe('a dead letter is owed to the CRM until it is replayed', () => {
+    const archiveFile = (): DeadLetter[] => {
+      const file = join(dir, 'views', 'crm.dead-letter.replayed.jsonl');
+      if (!existsSync(file)) return [];
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as DeadLetter);
+    };
+
+    it('a 401 dead-letters the change: the view says so (unhealthy, lastError, count) and the phone answers unknown; other phones answer as before', async () => {
+      receiver.answer = ({ body }) =>
+        body.phone === PHONE ? { status: 401, body: 'bad token' } : { status: 200 };
+      const view = webhook();
+      const runner = await run(view);
+
+      await appendApplied(runner, optOut(), stopFrom(phoneNo(1)));
+
+      expect(deadLetterFile()).toHaveLength(1);
+      expect(runner.status()).toMatchObject({
+        healthy: false,
+        lastError: expect.stringMatching(/1 change .*dead-letter.*HTTP 401: bad token/) as unknown,
+        deadLetters: 1,
+        lagEvents: 0,
+      });
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({
+        status: 'unknown',
+        allowed: false,
+        reason: expect.stringMatching(/never accepted.*crm:0:1:brand:acme/) as unknown,
+      });
+      // The CRM has every other phone's changes: they answer what it was told.
+      await expect(view.check(phoneNo(1), BRAND)).resolves.toMatchObject({
+        status: 'opted_out',
+        allowed: false,
+      });
+      // Applying the log still works: the runner itself is not failing, so checks are not all unknown.
+      expect(runner.healthy).toBe(true);
+    });
+
+    it('a redirect is not a delivery: a 3xx is dead-lettered at once and its Location is never followed', async () => {
+      receiver.answer = () => ({ status: 307, headers: { location: `${receiver.url}/elsewhere` } });
+      const view = webhook();
+      const runner = await run(view);
+
+      await appendApplied(runner, optOut());
+
+      // One request: the redirect was not followed (a followed 307 would arrive as a second one).
+      expect(receiver.requests.map((r) => r.status)).toEqual([307]);
+      expect(deadLetterFile()).toEqual([
+        expect.objectContaining({ idempotencyKey: `crm:0:1:brand:${BRAND}`, status: 307, attempts: 1 }),
+      ]);
+      expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1 });
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'unknown', allowed: false });
+    });
+
+    it('receiver fixed, replay resends the change with its original key and body; the view is healthy and the phone answers again', async () => {
+      receiver.answer = () => ({ status: 401 });
+      const view = webhook();
+      const runner = await run(view);
+      await appendApplied(runner, optOut());
+      const refused = receiver.requests[0];
+
+      receiver.answer = () => ({ status: 200 });
+      const report = await view.replayDeadLetters();
+
+      expect(report).toMatchObject({ sent: 1, failed: 0, superseded: 0, remaining: 0 });
+      expect(receiver.delivered.map((r) => [r.key, r.body])).toEqual([[refused?.key, refused?.body]]);
+      expect(receiver.delivered[0]?.headers.authorization).toBe('Bearer crm-token');
+      expect(runner.status()).toMatchObject({ healthy: true, deadLetters: 0 });
+      expect(runner.status().lastError).toBeUndefined();
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'opted_out', allowed: false });
+      expect(deadLetterFile()).toEqual([]);
+      expect(archiveFile()).toEqual([
+        expect.objectContaining({ idempotencyKey: `crm:0:1:brand:${BRAND}`, outcome: 'sent' }),
+      ]);
+      // Nothing is left to send: a second replay sends nothing.
+      await expect(view.replayDeadLetters()).resolves.toMatchObject({ sent: 0, remaining: 0 });
+      expect(receiver.delivered).toHaveLength(1);
+    });
+
+    it('the debt survives a restart: derived from the dead-letter file, the phone is unknown until the replay after it', async () => {
+      receiver.answer = () => ({ status: 404 });
+      const first = webhook();
+      const before = await run(first);
+      await appendApplied(before, optOut());
+      await Promise.all([first.close(), before.stop()]);
+
+      const second = webhook();
+      const after = await run(second);
+
+      expect(receiver.requests).toHaveLength(1);
+      expect(after.status()).toMatchObject({ healthy: false, deadLetters: 1 });
+      await expect(second.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'unknown', allowed: false });
+      expect(second.deadLetters()).toEqual([
+        expect.objectContaining({ idempotencyKey: `crm:0:1:brand:${BRAND}`, status: 404, superseded: false }),
+      ]);
+
+      receiver.answer = () => ({ status: 200 });
+      await expect(second.replayDeadLetters()).resolves.toMatchObject({ sent: 1, remaining: 0 });
+      expect(receiver.delivered.map((r) => r.key)).toEqual([`crm:0:1:brand:${BRAND}`]);
+      expect(after.status()).toMatchObject({ healthy: true, deadLetters: 0 });
+
+      const third = webhook();
+      const again = await run(third);
+      expect(again.status()).toMatchObject({ healthy: true, deadLetters: 0 });
+      await expect(third.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'opted_out' });
+    });
+
+    it('a replay before the view has re-applied the log judges nothing: no letter is retired on an empty memory', async () => {
+      receiver.answer = () => ({ status: 401 });
+      const first = webhook();
+      const before = await run(first);
+      await appendApplied(before, optOut());
+      await Promise.all([first.close(), before.stop()]);
+      receiver.answer = () => ({ status: 200 });
+
+      const second = webhook();
+      await second.open();
+      await expect(second.replayDeadLetters()).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringMatching(/has not re-applied the log/) as unknown,
+      });
+
+      expect(deadLetterFile()).toHaveLength(1);
+      expect(archiveFile()).toEqual([]);
+      const runner = await run(second);
+      await expect(second.replayDeadLetters()).resolves.toMatchObject({ sent: 1, remaining: 0 });
+      expect(runner.status()).toMatchObject({ healthy: true, deadLetters: 0 });
+    });
+
+    it('a replay that fails again keeps the change dead-lettered, with the new attempt and error; a receiver still down ends the replay early', async () => {
+      receiver.answer = () => ({ status: 403 });
+      const view = webhook();
+      const runner = await run(view);
+      await appendApplied(runner, optOut(), stopFrom(phoneNo(1)), stopFrom(phoneNo(2)));
+      expect(deadLetterFile()).toHaveLength(3);
+
+      receiver.answer = ({ body }) =>
+        body.phone === PHONE ? { status: 422, body: 'no such contact' } : { status: 200 };
+      const partly = await view.replayDeadLetters();
+
+      expect(partly).toMatchObject({ sent: 2, failed: 1, remaining: 1 });
+      expect(deadLetterFile()).toEqual([
+        expect.objectContaining({
+          idempotencyKey: `crm:0:1:brand:${BRAND}`,
+          attempts: 2,
+          status: 422,
+          lastError: 'HTTP 422: no such contact',
+        }),
+      ]);
+      expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1 });
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'unknown' });
+      await expect(view.check(phoneNo(1), BRAND)).resolves.toMatchObject({ status: 'opted_out' });
+
+      await receiver.stop();
+      const down = await view.replayDeadLetters();
+      expect(down).toMatchObject({ sent: 0, failed: 1, remaining: 1 });
+      expect(down.errors[0]?.lastError).toMatch(/ECONNREFUSED|fetch failed/);
+      expect(deadLetterFile()).toEqual([expect.objectContaining({ attempts: 3 })]);
+    });
+
+    it('replay never resurrects an old state: a dead-lettered opt-in superseded by a delivered opt-out is not resent', async () => {
+      receiver.answer = () => ({ status: 200 });
+      const view = webhook();
+      const runner = await run(view);
+      await appendApplied(runner, optOut());
+      receiver.answer = () => ({ status: 400 });
+      await appendApplied(runner, optIn({ occurredAt: T0 + 1000 }));
+      receiver.answer = () => ({ status: 200 });
+      await appendApplied(runner, optOut({ eventId: 'out-again', occurredAt: T0 + 2000 }));
+      expect(receiver.requests.map((r) => [r.key, r.body.status, r.status])).toEqual([
+        [`crm:0:1:brand:${BRAND}`, 'opted_out', 200],
+        [`crm:0:2:brand:${BRAND}`, 'opted_in', 400],
+        [`crm:0:3:brand:${BRAND}`, 'opted_out', 200],
+      ]);
+      expect(view.deadLetters()).toEqual([expect.objectContaining({ superseded: true })]);
+
+      const report = await view.replayDeadLetters();
+
+      expect(report).toMatchObject({ sent: 0, superseded: 1, failed: 0, remaining: 0 });
+      expect(receiver.requests).toHaveLength(3);
+      expect(archiveFile()).toEqual([
+        expect.objectContaining({ idempotencyKey: `crm:0:2:brand:${BRAND}`, outcome: 'superseded' }),
+      ]);
+      await expect(view.check(PHONE, BRAND)).resolves.toMatchObject({ status: 'opted_out', allowed: false });
+    });
+
+    it('an unreadable record without a phone cannot be attributed: every check through the view is unknown until a replay acknowledges it', async () => {
+      const view = webhook();
+      const runner = await run(view);
+      const head = await appendApplied(runner, stopFrom(phoneNo(1)));
+
+      await view.quarantine({
+        partition: 0,
+        position: asPosition(head + 1),
+        key: null,
+        reason: 'no schema 42',
+      });
+
+      expect(runner.status()).toMatchObject({ healthy: false, deadLetters: 1 });
+      await expect(view.check(phoneNo(1), BRAND)).resolves.toMatchObject({
+        status: 'unknown',
+        allowed: false,
+      });
+      await expect(view.check(phoneNo(2), BRAND)).resolves.toMatchObject({
+        status: 'unknown',
+        reason: expect.stringMatching(/without a phone/) as unknown,
+      });
+
+      await expect(view.replayDeadLetters()).resolves.toMatchObject({ unsendable: 1, remaining: 0 });
+
+      expect(receiver.requests).toHaveLength(1);
+      await expect(view.check(phoneNo(2), BRAND)).resolves.toMatchObject({
+        status: 'no_record',
+        allowed: true,
+      });
+      expect(archiveFile()).toEqual([expect.objectContaining({ body: null, outcome: 'unsendable' })]);
+    });
+
+    it("a rebuild's dead letters join the live view's: one file, nothing dropped by the next replay", async () => {
+      receiver.answer = ({ body }) => (body.phone === PHONE ? { status: 401 } : { status: 200 });
+      const live = webhook();
+      const runner = await run(live);
+      await appendApplied(runner, optOut(), stopFrom(phoneNo(1)));
+      expect(live.deadLetters()).toHaveLength(1);
+
+      receiver.answer = ({ body }) => (body.phone === phoneNo(1) ? { status: 404 } : { status: 200 });
+      const staged = await live.staging();
+      views.push(staged);
+      await run(staged);
+
+      expect(live.deadLetters().map((d) => d.idempotencyKey)).toEqual([
+        `crm:0:1:brand:${BRAND}`,
+        `crm:0:2:brand:${BRAND}`,
+      ]);
+      expect(runner.status()).toMatchObject({ deadLetters: 2 });
+      await expect(live.check(phoneNo(1), BRAND)).resolves.toMatchObject({ status: 'unknown' });
+
+      receiver.answer = () => ({ status: 200 });
+      await expect(live.replayDeadLetters()).resolves.toMatchObject({ sent: 2, remaining: 0 });
+      expect(deadLetterFile()).toEqual([]);
+    });
+
+    it('a replay waits for the live batch in hand: a newer change is never overtaken by an older one', async () => {
+      receiver.answer = () => ({ status: 401 });
+      const view = webhook({ maxAttempts: 10_000 });
+      const runner = await run(view);
+      await appendApplied(runner, optOut());
+      receiver.answer = () => ({ status: 503 });
+      await log.append([optIn({ occurredAt: T0 + 1000 })]);
+      await eventually(() => expect(attemptFailures.length).toBeGreaterThanOrEqual(1));
+
+      const replay = view.replayDeadLetters();
+      const failuresBefore = attemptFailures.length;
+      await eventually(() => expect(attemptFailures.length).toBeGreaterThanOrEqual(failuresBefore + 3));
+      // Only the live opt-in was tried meanwhile; the replay had not started.
+      expect(new Set(receiver.requests.slice(1).map((r) => r.key))).toEqual(
+        new Set([`crm:0:2:brand:${BRAND}`]),
+      );
+
+      receiver.answer = () => ({ status: 200 });
+      // The live opt-in got through first, so the older opt-out is superseded: not sent after it.
+      await expect(replay).resolves.toMatchObject({ sent: 0, superseded: 1, remaining: 0 });
+      expect(receiver.delivered.map((r) => [r.key, r.body.status])).toEqual([
+        [`crm:0:2:brand:${BRAND}`, 'opted_in'],
+      ]);
+    });
+
+    it('reads back a dead-letter file a crash left with a torn last line, and refuses one damaged in the middle', async () => {
+      const letter = {
+        at: iso(T0),
+        idempotencyKey: `crm:0:1:brand:${BRAND}`,
+        url: receiver.url,
+        body: { view: 'crm', phone: PHONE, scope: `brand:${BRAND}`, status: 'opted_out', allowed: false },
+        attempts: 1,
+        status: 401,
+        lastError: 'HTTP 401',
+      };
+      const file = join(dir, 'views', 'crm.dead-letter.jsonl');
+      mkdirSync(join(dir, 'views'), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(letter)}\n{"at":"2025-01-0`);
+
+      const view = webhook();
+      await view.open();
+
+      expect(view.deadLetters()).toEqual([
+        expect.objectContaining({ idempotencyKey: letter.idempotencyKey }),
+      ]);
+      expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(letter)}\n`);
+      await view.close();
+
+      writeFileSync(file, `not json\n${JSON.stringify(letter)}\n`);
+      await expect(webhook().open()).rejects.toMatchObject({
+        code: 'invalid_config',
+        message: expect.stringMatching(/line 1 is not a dead letter/) as unknown,
+      });
+    });
+
+    it('of two dead letters for one phone and scope, only the one the log still says is resent', async () => {
+      receiver.answer = () => ({ status: 401 });
+      const view = webhook();
+      const runner = await run(view);
+      await appendApplied(runner, optIn(), optOut({ occurredAt: T0 + 1000 }));
+      expect(deadLetterFile().map((d) => d.body?.status)).toEqual(['opted_in', 'opted_out']);
+
+      receiver.answer = () => ({ status: 200 });
+      await expect(view.replayDeadLetters()).resolves.toMatchObject({ sent: 1, superseded: 1, remaining: 0 });
+
+      expect(receiver.delivered.map((r) => [r.key, r.body.status])).toEqual([
+        [`crm:0:2:brand:${BRAND}`, 'opted_out'],
+      ]);
     });
   });
 

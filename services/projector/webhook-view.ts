@@ -1,5 +1,5 @@
 import { setTimeout as pause } from 'node:timers/promises';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assertName,
@@ -17,6 +17,9 @@ import {
   type Status,
 } from '../ledger/index.js';
 import { pointToken, type LogRecord, type Undecodable } from '../log/index.js';
+import { DeadLetterFile, type Settled } from './dead-letter-file.js';
+import { syncDirectory, writeDurably } from './durable-file.js';
+import type { ProjectionCondition } from './runner.js';
 import { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
 
 /** What the CRM receives: one POST per scope whose (status, allowed) changed, JSON. */
@@ -55,6 +58,34 @@ export interface DeadLetter {
   /** The last HTTP status, when the receiver answered. */
   readonly status?: number;
   readonly lastError: string;
+}
+
+/** An owed dead letter as listed for an operator. */
+export type OwedLetter = DeadLetter & {
+  /**
+   * The log has since moved this row on and a later push carries its state: a replay retires the
+   * letter without sending it (sending it would put an old state back).
+   */
+  readonly superseded: boolean;
+};
+
+/** What one replay of a view's dead letters did. */
+export interface ReplayReport {
+  readonly view: string;
+  /** Accepted by the receiver this time, with their original idempotency keys and bodies. */
+  readonly sent: number;
+  /** Not resent: a later push for the same phone and scope carries the state the log gives now. */
+  readonly superseded: number;
+  /** Records without a phone (unreadable, keyless): nothing to send; retired as acknowledged. */
+  readonly unsendable: number;
+  /** Tried and refused again: still owed. */
+  readonly failed: number;
+  /** Still owed after the replay (failed, untried after the receiver proved down, or written meanwhile). */
+  readonly remaining: number;
+  /** The first refusals, for the operator. */
+  readonly errors: readonly { readonly idempotencyKey: string; readonly lastError: string }[];
+  /** Set when the replay stopped early: the receiver is down or overloaded, so the rest were not tried. */
+  readonly stoppedEarly?: string;
 }
 
 /** One failed POST attempt; `retryInMs` is null when it was the last (the change is dead-lettered). */
@@ -124,6 +155,8 @@ type Outcome =
       readonly cause?: unknown;
     };
 
+/** How many refusals a replay report lists. */
+const REPORT_ERRORS = 20;
 const DEFAULTS = { maxAttempts: 8, initialBackoffMs: 200, maxBackoffMs: 30_000, timeoutMs: 5_000 };
 /** How much of an error response's body goes into the dead letter and the attempt error. */
 const ERROR_BODY_BYTES = 512;
@@ -163,7 +196,8 @@ export class WebhookView implements SystemView {
   private readonly headers: Headers;
   private readonly viewsDir: string;
   private checkpointFile: string;
-  private readonly deadLetterFile: string;
+  /** What the receiver is owed; shared with a staging copy so a rebuild's dead letters are kept too. */
+  private letters: DeadLetterFile;
   private readonly maxAttempts: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -182,7 +216,11 @@ export class WebhookView implements SystemView {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Checkpoint and dead-letter writes, one at a time (partitions may be fed concurrently). */
   private files: Promise<unknown> = Promise.resolve();
-  private deadLetterDirSynced = false;
+  /** Set while a replay runs: feeding waits for it, so a replay and live pushes never interleave. */
+  private replayBarrier: Promise<void> | undefined;
+  /** Batches (and repairs) past the barrier and running: a replay starts when they are done. */
+  private readonly feeding = new Set<Promise<unknown>>();
+  private replaying: Promise<ReplayReport> | undefined;
 
   constructor(private readonly options: WebhookViewOptions) {
     this.name = validName(options.name);
@@ -197,7 +235,7 @@ export class WebhookView implements SystemView {
     this.timeoutMs = positiveInteger('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs);
     this.viewsDir = join(options.dataDir, 'views');
     this.checkpointFile = join(this.viewsDir, `${this.name}.checkpoint.json`);
-    this.deadLetterFile = join(this.viewsDir, `${this.name}.dead-letter.jsonl`);
+    this.letters = new DeadLetterFile(this.viewsDir, this.name);
   }
 
   async open(): Promise<void> {
@@ -209,6 +247,7 @@ export class WebhookView implements SystemView {
     } else {
       this.sent = await this.readCheckpoint();
     }
+    await this.letters.load();
     this.closing = new AbortController();
     this.opened = true;
   }
@@ -234,11 +273,27 @@ export class WebhookView implements SystemView {
   }
 
   applyBatch(records: readonly LogRecord[]): Promise<void> {
-    return this.track(this.applyInOrder(records));
+    return this.feed(() => this.applyInOrder(records));
   }
 
   quarantine(record: Undecodable): Promise<void> {
-    return this.track(this.quarantineInOrder(record));
+    return this.feed(() => this.quarantineInOrder(record));
+  }
+
+  /**
+   * Unhealthy while the receiver is owed a change: `/v1/views` and `ledger_view_healthy` show it. Checks
+   * are not all failed for it: only the phones owed a change answer unknown (see `check`), because
+   * every other phone's changes were accepted and the receiver holds what the log says for them.
+   */
+  condition(): ProjectionCondition {
+    const owed = this.letters.size;
+    if (owed === 0) return { healthy: true, deadLetters: 0 };
+    const latest = this.letters.latest();
+    return {
+      healthy: false,
+      deadLetters: owed,
+      lastError: `${owed} change${owed === 1 ? '' : 's'} for ${this.letters.phones} phone${this.letters.phones === 1 ? '' : 's'} never accepted by ${this.url}, kept in ${this.letters.file} (dead letters); those phones answer unknown until they are replayed (ledger deadletters replay ${this.name}); last: ${latest?.lastError ?? 'unknown error'}`,
+    };
   }
 
   check(phone: E164, brand: string, program?: string): Promise<ViewAnswer> {
@@ -250,6 +305,21 @@ export class WebhookView implements SystemView {
         since: null,
         eventId: null,
         quarantined: unreadable.reason,
+      });
+    }
+    // The receiver was never told this phone's change (or, for a keyless unreadable record, some
+    // phone's): what it holds cannot be vouched for until the dead letter is replayed.
+    const owed = this.letters.owedFor(phone) ?? (this.letters.unattributed > 0 ? undefined : null);
+    if (owed !== null) {
+      return Promise.resolve({
+        status: 'unknown',
+        allowed: false,
+        since: null,
+        eventId: null,
+        reason:
+          owed === undefined
+            ? `${this.letters.unattributed} unreadable log record(s) without a phone could not be pushed to ${this.url}: any phone may be missing a change there until they are replayed`
+            : `${this.url} never accepted a change for this number (${owed.idempotencyKey}: ${owed.lastError}); it is a dead letter until replayed`,
       });
     }
     const row = rowFor(rowsOf(phone, this.histories.get(phone) ?? EMPTY_HISTORY), brand, program);
@@ -272,7 +342,28 @@ export class WebhookView implements SystemView {
    * Rejects, after trying every row, when any was dead-lettered.
    */
   async repair(phone: E164, history: PhoneHistory): Promise<void> {
-    await this.track(this.repairInOrder(phone, history));
+    await this.feed(() => this.repairInOrder(phone, history));
+  }
+
+  /** The dead letters owed to the receiver, oldest first, each saying whether a replay would resend it. */
+  deadLetters(): OwedLetter[] {
+    return this.letters.list().map((letter) => ({ ...letter, superseded: !this.stillOwed(letter) }));
+  }
+
+  /**
+   * Resends the owed dead letters, oldest first, each with its original idempotency key and body, one
+   * attempt each: accepted ones are settled; refused ones stay owed with the new attempt and error; a
+   * receiver that is down or overloaded (network error, timeout, 408, 429, 5xx) ends the replay, the
+   * rest untried. A letter whose row the log has moved on since is retired unsent (see `stillOwed`).
+   * Live pushes wait while it runs (and it waits for the batch in hand), so a replayed change and a
+   * newer one for the same phone never cross on the wire. A second call while one runs gets the same.
+   */
+  replayDeadLetters(): Promise<ReplayReport> {
+    this.assertOpen();
+    this.replaying ??= this.track(this.replay()).finally(() => {
+      this.replaying = undefined;
+    });
+    return this.replaying;
   }
 
   /**
@@ -284,6 +375,7 @@ export class WebhookView implements SystemView {
   async staging(): Promise<WebhookView & { promote(): Promise<void> }> {
     const staged = new WebhookView(this.options);
     staged.checkpointFile = join(this.viewsDir, `${this.name}.staging.checkpoint.json`);
+    staged.letters = this.letters;
     staged.fresh = true;
     await staged.open();
     const live = this.checkpointFile;
@@ -393,7 +485,7 @@ export class WebhookView implements SystemView {
     if (undelivered > 0) {
       throw new LedgerError(
         'unavailable',
-        `${undelivered} of ${states.size + removed.length} rows of ${phone} could not be pushed to ${this.url}; they are in ${this.deadLetterFile}`,
+        `${undelivered} of ${states.size + removed.length} rows of ${phone} could not be pushed to ${this.url}; they are in ${this.letters.file}`,
       );
     }
   }
@@ -508,15 +600,124 @@ export class WebhookView implements SystemView {
   }
 
   private async deadLetter(entry: DeadLetter): Promise<void> {
-    await this.serially(async () => {
-      await appendDurably(this.deadLetterFile, `${JSON.stringify(entry)}\n`);
-      if (!this.deadLetterDirSynced) {
-        // The file may be new: its directory entry must be on disk too.
-        await syncDirectory(this.viewsDir);
-        this.deadLetterDirSynced = true;
-      }
-    });
+    await this.letters.add(entry);
     this.options.onDeadLetter?.(entry);
+  }
+
+  private async replay(): Promise<ReplayReport> {
+    let release = (): void => undefined;
+    this.replayBarrier = new Promise<void>((resolve) => (release = resolve));
+    const results = new Map<string, Settled>();
+    const errors: { idempotencyKey: string; lastError: string }[] = [];
+    let stoppedEarly: string | undefined;
+    try {
+      // The batch in hand finishes first (it may be retrying): memory then holds every change pushed.
+      await Promise.allSettled([...this.feeding]);
+      // Letters are judged against memory: one that has not re-applied what was pushed (a start still
+      // replaying the log) would take every letter for superseded and retire it unsent.
+      const behind = this.sent.flatMap((mark, partition) =>
+        mark !== undefined && (this.applied[partition] ?? START) < mark.position
+          ? [pointToken({ partition, position: mark.position })]
+          : [],
+      );
+      if (behind.length > 0) {
+        throw new LedgerError(
+          'unavailable',
+          `webhook view ${this.name} has not re-applied the log up to what it pushed (${behind.join(', ')}); replay its dead letters once GET /v1/views shows it ready`,
+        );
+      }
+      for (const letter of this.letters.list()) {
+        this.assertNotClosing();
+        const { idempotencyKey, body } = letter;
+        const point = body?.position === undefined ? undefined : parsePoint(body.position);
+        if (point !== undefined && (this.applied[point.partition] ?? START) < point.position) {
+          // On Kafka another process may own the partition now: its memory, not this one, can judge.
+          if (errors.length < REPORT_ERRORS) {
+            errors.push({
+              idempotencyKey,
+              lastError: `not tried: this process has not applied ${body?.position ?? ''} (its partition is not assigned here)`,
+            });
+          }
+          continue;
+        }
+        if (body === null) {
+          results.set(idempotencyKey, { outcome: 'unsendable' });
+        } else if (!this.stillOwed(letter)) {
+          results.set(idempotencyKey, { outcome: 'superseded' });
+        } else {
+          const outcome = await this.post(idempotencyKey, JSON.stringify(body));
+          if (outcome.ok) {
+            results.set(idempotencyKey, { outcome: 'sent' });
+            continue;
+          }
+          // This attempt's status, or none (a network error): never the last attempt's.
+          const failed: DeadLetter = {
+            at: new Date().toISOString(),
+            idempotencyKey,
+            url: letter.url,
+            body,
+            attempts: letter.attempts + 1,
+            ...(outcome.status !== undefined && { status: outcome.status }),
+            lastError: outcome.message,
+          };
+          results.set(idempotencyKey, { outcome: 'failed', letter: failed });
+          if (errors.length < REPORT_ERRORS) errors.push({ idempotencyKey, lastError: outcome.message });
+          if (outcome.retriable) {
+            stoppedEarly = `${this.url} is unavailable (${outcome.message}): the rest were not tried`;
+            break;
+          }
+        }
+      }
+    } finally {
+      // What was settled before a close stays settled; the rest is still owed.
+      await this.letters.settle(results, new Date());
+      this.replayBarrier = undefined;
+      release();
+    }
+    const count = (outcome: Settled['outcome']): number =>
+      [...results.values()].filter((r) => r.outcome === outcome).length;
+    return {
+      view: this.name,
+      sent: count('sent'),
+      superseded: count('superseded'),
+      unsendable: count('unsendable'),
+      failed: count('failed'),
+      remaining: this.letters.size,
+      errors,
+      ...(stoppedEarly !== undefined && { stoppedEarly }),
+    };
+  }
+
+  /**
+   * Whether the receiver still needs this letter: its row's (status, allowed) is what memory — the fold
+   * of every record pushed or dead-lettered — says now. Pushes are made exactly when a row's (status,
+   * allowed) changes, so if it differs now, a later push for the same phone and scope carries the
+   * current state (delivered, or itself owed and resent); resending this one would put back an old
+   * state — a stale opt-in lifting a later opt-out at the CRM. The cause's event id is not compared: a
+   * wider-scope event can become a row's cause without changing its answer, and no push follows.
+   */
+  private stillOwed(letter: DeadLetter): boolean {
+    const { body } = letter;
+    if (body === null) return false;
+    if (this.unreadable.has(body.phone)) return body.status === 'unknown';
+    const state = scopeStates(this.histories.get(body.phone as E164) ?? EMPTY_HISTORY).get(body.scope);
+    return (state?.status ?? 'no_record') === body.status && (state?.allowed ?? true) === body.allowed;
+  }
+
+  /** Feeding waits while a replay runs, and a replay waits for the feeding already under way. */
+  private feed<T>(work: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      while (this.replayBarrier !== undefined) await this.replayBarrier;
+      // Registered in the same tick as the barrier was found open, so a replay starting now waits for it.
+      const running = work();
+      this.feeding.add(running);
+      try {
+        return await running;
+      } finally {
+        this.feeding.delete(running);
+      }
+    };
+    return this.track(run());
   }
 
   private async saveSent(partition: number, mark: SentMark): Promise<void> {
@@ -637,36 +838,11 @@ function changedScopes(before: PhoneHistory, after: PhoneHistory): [ScopeKey, Ef
   return changed;
 }
 
-async function writeDurably(dir: string, file: string, content: string): Promise<void> {
-  const temporary = `${file}.tmp`;
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, file);
-  await syncDirectory(dir);
-}
-
-async function appendDurably(file: string, line: string): Promise<void> {
-  const handle = await open(file, 'a');
-  try {
-    await handle.writeFile(line, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/** A `P:N` position token, as bodies carry it; undefined for null (a repair) or anything else. */
+function parsePoint(token: string | null): { partition: number; position: Position } | undefined {
+  const match = token === null ? null : /^(\d+):(\d+)$/.exec(token);
+  if (match === null) return undefined;
+  return { partition: Number(match[1]), position: Number(match[2]) as Position };
 }
 
 /** Seconds or an HTTP date, as RFC 9110 allows; undefined when absent or unreadable. */

@@ -4,3 +4,4 @@ export { openKafkaLedger } from './kafka.js';
 export { Maintenance, type RebuildProgress, type ReconcileReport, type Difference } from './maintenance.js';
 export { SystemEntry, createSystemView } from './systems.js';
 export { exportLog, type ExportLine, type LogExport } from './export.js';
+export { deadLetterView } from './dead-letters.js';

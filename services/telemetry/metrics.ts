@@ -50,6 +50,19 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
   gauge('ledger_view_lag_seconds', 'How long the view has been behind the log', (s) => s.lagMs / 1000);
   gauge('ledger_view_healthy', '1 when the view applies the log without errors', (s) => (s.healthy ? 1 : 0));
   gauge('ledger_view_ready', '1 once the initial replay is done', (s) => (s.ready ? 1 : 0));
+  new Gauge({
+    name: 'ledger_view_dead_letters_pending',
+    help: 'Changes a webhook view owes its receiver (dead letters not replayed yet); checks for their phones answer unknown',
+    labelNames: ['view', 'kind'] as const,
+    registers: [registry],
+    collect() {
+      for (const status of views()) {
+        if (status.deadLetters !== undefined) {
+          this.set({ view: status.name, kind: status.kind }, status.deadLetters);
+        }
+      }
+    },
+  });
   const confirmations = new Counter({
     name: 'ledger_confirmations_total',
     help: 'Confirmation texts through the outbound gateway, by outcome (failed: not accepted before the deadline)',
