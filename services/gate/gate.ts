@@ -120,10 +120,20 @@ export class Gate {
 /** Why a view cannot answer right now (replaying, failing, too far behind), or undefined when it can. */
 function unavailable(runner: ProjectorRunner, maxStalenessMs: number, label: string): string | undefined {
   if (!runner.ready) return `${label} is still replaying the log`;
-  if (!runner.healthy) return `${label} is failing to apply the log`;
+  if (!runner.healthy) return `${label} is failing to apply the log${because(runner.staleReason)}`;
+  // A view cut off from the log (broker dead or hung, this process frozen) has applied everything it
+  // was handed and reports no lag: what bounds it is when it last knew it had all the log held.
+  const stalenessMs = runner.stalenessMs();
+  if (stalenessMs > maxStalenessMs) {
+    return `${label} cannot vouch for the last ${stalenessMs} ms of the log (bound ${maxStalenessMs} ms)${because(runner.staleReason)}`;
+  }
   const lagMs = runner.lagMs();
   if (lagMs > maxStalenessMs) return `${label} is ${lagMs} ms behind the log (bound ${maxStalenessMs} ms)`;
   return undefined;
+}
+
+function because(reason: string | undefined): string {
+  return reason === undefined ? '' : `: ${reason}`;
 }
 
 /** Waits (bounded) until the view has applied `points`; the reason when it has not. */
