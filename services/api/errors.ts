@@ -24,6 +24,9 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
 };
 
+/** What a 503 asks a client to wait before retrying: a leader moves or a broker restarts in seconds. */
+const RETRY_AFTER_SECONDS = '1';
+
 /** Fastify's own client errors, mapped onto our stable codes. */
 const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
@@ -44,6 +47,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error instanceof LedgerError) {
       const status = STATUS[error.code];
       if (status >= 500) request.log.error({ err: error }, 'request failed');
+      // Unavailable is passing (the log or a view is out of reach): tell clients when to try again.
+      if (error.code === 'unavailable') void reply.header('retry-after', RETRY_AFTER_SECONDS);
       return reply.code(status).send({ error: error.code, message: error.message });
     }
     if (error.validation) {
