@@ -40,7 +40,9 @@ function askBroker(broker: string, topic: string, timeoutMs: number): Promise<st
       socket.destroy();
       reject(error);
     };
-    socket.setTimeout(timeoutMs, () => fail(new Error(`broker ${broker} did not answer within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () =>
+      fail(new Error(`broker ${broker} did not answer within ${timeoutMs} ms`)),
+    );
     socket.on('error', fail);
     socket.on('connect', () => socket.write(metadataRequest(topic)));
     socket.on('data', (chunk: Buffer) => {
