@@ -24,6 +24,9 @@ class SeverableLog implements EventLog {
   spec: ConsumerSpec | undefined;
   /** Replaces the real head while set: a recreated topic. */
   fakeHead: Cursor | undefined;
+  /** While set, a head read now is answered only once it resolves: a slow round trip. */
+  slowHead: Promise<void> | undefined;
+  headsAsked = 0;
   private severed: { promise: Promise<void>; restore: () => void } | undefined;
 
   constructor(readonly inner: EmbeddedEventLog) {}
@@ -43,9 +46,12 @@ class SeverableLog implements EventLog {
   append = (events: readonly LedgerEvent[]): Promise<readonly Appended[]> => this.inner.append(events);
   close = (): Promise<void> => this.inner.close();
 
-  head(): Promise<Cursor> {
-    if (this.severed !== undefined) return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9092'));
-    return this.fakeHead !== undefined ? Promise.resolve(this.fakeHead) : this.inner.head();
+  async head(): Promise<Cursor> {
+    this.headsAsked += 1;
+    if (this.severed !== undefined) throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
+    const head = this.fakeHead ?? (await this.inner.head());
+    await this.slowHead;
+    return head;
   }
 
   consume(spec: ConsumerSpec): Consumption {
@@ -174,6 +180,25 @@ describe('the gate answers only as current as the last moment it knew it had the
       healthy: false,
       lastError: expect.stringMatching(/went backwards/) as string,
     });
+  });
+
+  it('records applied while a head is on its way back are not taken for a log that went backwards', async () => {
+    const phone = phoneNo(16);
+    runner.start();
+    await runner.whenReady();
+    let answer = (): void => undefined;
+    log.slowHead = new Promise((resolve) => (answer = resolve));
+    const asked = log.headsAsked;
+    await eventually(() => expect(log.headsAsked).toBeGreaterThan(asked), { timeoutMs: 5_000 });
+    const [recorded] = await log.append([uniqueOptOut(phone)]);
+    await eventually(() => expect(runner.cursor[0]).toBe(recorded?.position), { timeoutMs: 5_000 });
+
+    log.slowHead = undefined;
+    answer();
+    const polled = log.headsAsked;
+    await eventually(() => expect(log.headsAsked).toBeGreaterThan(polled + 1), { timeoutMs: 5_000 });
+    expect(runner.status()).toMatchObject({ healthy: true });
+    expect(await ask(phone)).toMatchObject({ allowed: false, status: 'opted_out' });
   });
 
   it('a crashed consumer stays unhealthy through a rejoin that only re-reads checkpoints', async () => {

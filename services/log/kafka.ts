@@ -11,6 +11,12 @@ const SEND_ATTEMPTS = 4;
 const defaultPartitioner = Partitioners.DefaultPartitioner();
 /** How long asking a broker for the topic's id may take before the ask counts as failed. */
 const TOPIC_ID_TIMEOUT_MS = 5_000;
+/**
+ * How long a check of the topic's id vouches for it: head() is asked per inbound message by intake and
+ * every poll by each view, and one broker round trip on a fresh connection each time would be wasteful.
+ * A topic replaced within this window is found by the next check, and every view fails closed for good.
+ */
+const TOPIC_ID_RECHECK_MS = 250;
 
 export interface KafkaLogOptions {
   readonly brokers: readonly string[];
@@ -56,6 +62,8 @@ export class KafkaEventLog implements EventLog {
   private closed = false;
   /** Set for good once the topic's id is not the one pinned at open: another topic under the name. */
   private replaced: string | undefined;
+  /** The latest check of the topic's id: when it was asked, and its answer (shared while in flight). */
+  private idCheck: { at: number; id: Promise<string | undefined> } | undefined;
 
   private constructor(
     private readonly kafka: Kafka,
@@ -108,6 +116,19 @@ export class KafkaEventLog implements EventLog {
 
   partitions(): Promise<number> {
     return Promise.resolve(this.partitionCount);
+  }
+
+  private currentTopicId(): Promise<string | undefined> {
+    const now = Date.now();
+    if (this.idCheck === undefined || now - this.idCheck.at > TOPIC_ID_RECHECK_MS) {
+      const id = fetchTopicId(this.options.brokers, this.options.topic, TOPIC_ID_TIMEOUT_MS);
+      this.idCheck = { at: now, id };
+      // A failed check is not reused: the next head() asks again.
+      id.catch(() => {
+        if (this.idCheck?.id === id) this.idCheck = undefined;
+      });
+    }
+    return this.idCheck.id;
   }
 
   /**
@@ -267,10 +288,7 @@ export class KafkaEventLog implements EventLog {
     let offsets: { partition: number; high: string }[];
     let topicId: string | undefined;
     try {
-      [offsets, topicId] = await Promise.all([
-        this.admin.fetchTopicOffsets(topic),
-        fetchTopicId(this.options.brokers, topic, TOPIC_ID_TIMEOUT_MS),
-      ]);
+      [offsets, topicId] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.currentTopicId()]);
     } catch (error) {
       throw new LedgerError(
         'unavailable',

@@ -316,6 +316,9 @@ export class ProjectorRunner {
       await pause(every, undefined, { signal }).catch(() => undefined);
       if (signal.aborted || this.lost !== undefined) return;
       const at = this.now();
+      // What was applied before asking: all of it was below the head then, so the answer cannot be
+      // lower unless the log went backwards (records applied while the answer travels may be higher).
+      const appliedBefore = [...this.applied];
       let head: Cursor;
       try {
         head = await this.log.head();
@@ -324,14 +327,14 @@ export class ProjectorRunner {
         continue;
       }
       this.headError = undefined;
-      const behind = head.findIndex((position, p) => position < (this.applied[p] ?? START));
-      if (head.length < this.applied.length || behind >= 0) {
+      const behind = head.findIndex((position, p) => position < (appliedBefore[p] ?? START));
+      if (head.length < appliedBefore.length || behind >= 0) {
         // Offsets that go backwards mean another log under the same name (a topic deleted and
         // recreated, or truncated): records past the old cursor would be skipped as re-deliveries.
+        const p = behind >= 0 ? behind : head.length;
         this.lost =
-          `the log went backwards under this view (partition ${behind >= 0 ? behind : head.length}: ` +
-          `head ${head[behind] ?? 0}, applied ${this.applied[behind >= 0 ? behind : head.length] ?? 0}): ` +
-          'the topic was replaced or truncated; restart or rebuild the view';
+          `the log went backwards under this view (partition ${p}: head ${head[p] ?? 0}, applied ` +
+          `${appliedBefore[p] ?? 0}): the topic was replaced or truncated; restart or rebuild the view`;
         this.knownCurrentAt = -Infinity;
         return;
       }
