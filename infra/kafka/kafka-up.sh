@@ -53,8 +53,7 @@ start="$(now_ms)"
 remove_run_dir
 mkdir -p "$KAFKA_RUN_DIR"
 
-# A cluster id is 16 random bytes in URL-safe base64 without padding (what `kafka-storage random-uuid` prints).
-cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+cluster_id="$(new_cluster_id)"
 voters=""
 bootstrap=""
 for i in $(seq 1 "$KAFKA_NODES"); do

@@ -42,6 +42,20 @@ die() {
 }
 
 now_ms() { date +%s%3N; }
+
+# A cluster id is 16 random bytes in URL-safe base64 without padding, drawn again when it begins with "-" (the
+# storage tool would read it as an option: "--cluster-id/-t: expected one argument", one start in 64) or is
+# the reserved all-zero id, as Kafka's own Uuid.randomUuid() (`kafka-storage random-uuid`) does.
+new_cluster_id() {
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    if [[ "$id" != -* && "$id" != AAAAAAAAAAAAAAAAAAAAAA ]]; then
+      printf '%s' "$id"
+      return
+    fi
+  done
+}
 elapsed() { # elapsed START_MS → "12.3s"
   local d=$(($(now_ms) - $1))
   printf '%d.%ds' $((d / 1000)) $(((d % 1000) / 100))

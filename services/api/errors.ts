@@ -25,10 +25,11 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
 };
 
 /**
- * What a 503 tells the caller: the same request may succeed in a moment (a full disk freed, a broker
- * back), so retry it, not give up — an opt-out refused this way is not recorded until it is retried.
+ * What a 503 tells the caller: the same request may succeed in a moment (a leader moved, a broker back,
+ * a full disk freed), so retry it, not give up — an opt-out refused this way is not recorded until it
+ * is retried.
  */
-export const RETRY_AFTER_SECONDS = 2;
+export const RETRY_AFTER_SECONDS = 1;
 
 /** Fastify's own client errors, mapped onto our stable codes. */
 const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {

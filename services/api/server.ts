@@ -37,7 +37,9 @@ export async function startServer(
     },
   };
   const ledger =
-    config.kafka === undefined ? openEmbeddedLedger(config, clock) : await openKafkaLedger(config, clock);
+    config.kafka === undefined
+      ? openEmbeddedLedger(config, clock)
+      : await openKafkaLedger(config, clock, { createTopic: roles.includes('intake') });
   const app = await buildApp(ledger, { logger: { level: config.logLevel }, roles });
   served.app = app;
   await app.listen({ port: config.port, host: config.host });

@@ -121,11 +121,21 @@ export class Gate {
 function unavailable(runner: ProjectorRunner, maxStalenessMs: number, label: string): string | undefined {
   // Failing first: a view whose store cannot be reached at start has not replayed either, and
   // "replaying" would hide the outage.
-  if (!runner.healthy) return `${label} is failing to apply the log`;
+  if (!runner.healthy) return `${label} is failing to apply the log${because(runner.staleReason)}`;
   if (!runner.ready) return `${label} is still replaying the log`;
+  // A view cut off from the log (broker dead or hung, this process frozen) has applied everything it
+  // was handed and reports no lag: what bounds it is when it last knew it had all the log held.
+  const stalenessMs = runner.stalenessMs();
+  if (stalenessMs > maxStalenessMs) {
+    return `${label} cannot vouch for the last ${stalenessMs} ms of the log (bound ${maxStalenessMs} ms)${because(runner.staleReason)}`;
+  }
   const lagMs = runner.lagMs();
   if (lagMs > maxStalenessMs) return `${label} is ${lagMs} ms behind the log (bound ${maxStalenessMs} ms)`;
   return undefined;
+}
+
+function because(reason: string | undefined): string {
+  return reason === undefined ? '' : `: ${reason}`;
 }
 
 /** Waits (bounded) until the view has applied `points`; the reason when it has not. */

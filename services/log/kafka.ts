@@ -2,12 +2,21 @@ import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Kafka, Producer, RecordMetadata } from 'kafkajs';
 import type { EventCodec } from '../codec/index.js';
 import { asPosition, LedgerError, START, type LedgerEvent, type Position } from '../ledger/index.js';
+import { fetchTopicId } from './kafka-topic-id.js';
 import type { Appended, Consumption, ConsumerSpec, Cursor, EventLog, LogRecord } from './port.js';
 
 const { Kafka: KafkaClient, logLevel: LogLevel, Partitioners } = kafkajs;
 /** Sends of one partition's records before the append is refused (each on a fresh producer). */
 const SEND_ATTEMPTS = 4;
 const defaultPartitioner = Partitioners.DefaultPartitioner();
+/** How long asking a broker for the topic's id may take before the ask counts as failed. */
+const TOPIC_ID_TIMEOUT_MS = 5_000;
+/**
+ * How long a check of the topic's id vouches for it: head() is asked per inbound message by intake and
+ * every poll by each view, and one broker round trip on a fresh connection each time would be wasteful.
+ * A topic replaced within this window is found by the next check, and every view fails closed for good.
+ */
+const TOPIC_ID_RECHECK_MS = 250;
 
 export interface KafkaLogOptions {
   readonly brokers: readonly string[];
@@ -16,6 +25,12 @@ export interface KafkaLogOptions {
   readonly partitions: number;
   /** Used only when the topic does not exist yet; -1 takes the broker's default. */
   readonly replicationFactor: number;
+  /**
+   * Whether opening creates a missing topic (default true). Only intake (or an operator) creates the
+   * log: a gate or projector started on a missing topic refuses, instead of serving an empty log that
+   * a mistyped LEDGER_TOPIC or a deleted topic would look like.
+   */
+  readonly createTopic?: boolean;
   readonly clientId: string;
   readonly codec: EventCodec;
   /** Where undecodable records go, with the reason in a header. Default `<topic>.dlq`. */
@@ -45,6 +60,10 @@ export class KafkaEventLog implements EventLog {
   private flushing: Promise<void> | undefined;
   private readonly consumers = new Set<Consumer>();
   private closed = false;
+  /** Set for good once the topic's id is not the one pinned at open: another topic under the name. */
+  private replaced: string | undefined;
+  /** The latest check of the topic's id: when it was asked, and its answer (shared while in flight). */
+  private idCheck: { at: number; id: Promise<string | undefined> } | undefined;
 
   private constructor(
     private readonly kafka: Kafka,
@@ -52,6 +71,8 @@ export class KafkaEventLog implements EventLog {
     private producer: Producer,
     private readonly options: KafkaLogOptions,
     private readonly partitionCount: number,
+    /** The topic's id when this log was opened: its identity, which its name is not. */
+    private readonly topicId: string,
   ) {}
 
   /** Connects, creates the topic if it is missing (retention forever, delete policy) and checks it. */
@@ -78,10 +99,13 @@ export class KafkaEventLog implements EventLog {
     try {
       await admin.connect();
       const partitions = await ensureTopic(admin, options);
+      const topicId = await fetchTopicId(options.brokers, options.topic, TOPIC_ID_TIMEOUT_MS);
+      if (topicId === undefined) throw new Error(`topic ${options.topic} disappeared while opening it`);
       await producer.connect();
-      return new KafkaEventLog(kafka, admin, producer, options, partitions);
+      return new KafkaEventLog(kafka, admin, producer, options, partitions, topicId);
     } catch (error) {
       await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+      if (error instanceof LedgerError) throw error;
       throw new LedgerError(
         'unavailable',
         `cannot reach Kafka at ${options.brokers.join(',')} for topic ${options.topic}: ${(error as Error).message}`,
@@ -92,6 +116,19 @@ export class KafkaEventLog implements EventLog {
 
   partitions(): Promise<number> {
     return Promise.resolve(this.partitionCount);
+  }
+
+  private currentTopicId(): Promise<string | undefined> {
+    const now = Date.now();
+    if (this.idCheck === undefined || now - this.idCheck.at > TOPIC_ID_RECHECK_MS) {
+      const id = fetchTopicId(this.options.brokers, this.options.topic, TOPIC_ID_TIMEOUT_MS);
+      this.idCheck = { at: now, id };
+      // A failed check is not reused: the next head() asks again.
+      id.catch(() => {
+        if (this.idCheck?.id === id) this.idCheck = undefined;
+      });
+    }
+    return this.idCheck.id;
   }
 
   /**
@@ -240,8 +277,33 @@ export class KafkaEventLog implements EventLog {
     }
   }
 
+  /**
+   * The last position of every partition, of the topic this log was opened on: once the name holds
+   * another topic (deleted and recreated), this fails for good, so no view can again claim to be
+   * current on a cursor that belongs to the old one. Fails as `unavailable` while Kafka is unreachable.
+   */
   async head(): Promise<Cursor> {
-    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    const { topic } = this.options;
+    if (this.replaced !== undefined) throw new LedgerError('unavailable', this.replaced);
+    let offsets: { partition: number; high: string }[];
+    let topicId: string | undefined;
+    try {
+      [offsets, topicId] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.currentTopicId()]);
+    } catch (error) {
+      throw new LedgerError(
+        'unavailable',
+        `cannot read the head of topic ${topic} from Kafka: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    if (topicId !== this.topicId || offsets.length !== this.partitionCount) {
+      this.replaced =
+        `topic ${topic} is no longer the topic this process opened (id ${this.topicId}, now ` +
+        `${topicId ?? 'none'}; ${offsets.length} partitions, opened with ${this.partitionCount}): it was ` +
+        'deleted and recreated; restart the process so its views replay the new topic';
+      this.options.onLog?.('error', this.replaced, { topic });
+      throw new LedgerError('unavailable', this.replaced);
+    }
     const cursor: Position[] = Array.from({ length: this.partitionCount }, () => asPosition(0));
     for (const { partition, high } of offsets) cursor[partition] = asPosition(Number(high));
     return cursor;
@@ -294,6 +356,8 @@ export class KafkaEventLog implements EventLog {
           const { batch } = payload;
           const { partition } = batch;
           if (delivered.get(partition) === undefined) return; // not sought yet: the seek re-fetches
+          // Records of another topic under the same name: their positions mean nothing to the view.
+          if (this.replaced !== undefined) return;
           const head = asPosition(Number(batch.highWatermark));
           let pending: LogRecord[] = [];
           let pendingLastOffset = '';
@@ -392,6 +456,16 @@ function newProducer(kafka: Kafka): Producer {
 
 async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<number> {
   const existing = await admin.listTopics();
+  if (options.createTopic === false) {
+    if (!existing.includes(options.topic)) {
+      throw new LedgerError(
+        'unavailable',
+        `topic ${options.topic} does not exist on Kafka at ${options.brokers.join(',')}: only intake ` +
+          '(ledger start --role intake, or all roles) or an operator creates it; check LEDGER_TOPIC, or start intake first',
+      );
+    }
+    return partitionsOf(admin, options.topic);
+  }
   const deadLetterTopic = options.deadLetterTopic ?? `${options.topic}.dlq`;
   const missing = [
     ...(existing.includes(options.topic)
@@ -429,9 +503,13 @@ async function ensureTopic(admin: Admin, options: KafkaLogOptions): Promise<numb
       if (names.length !== missing.length) throw error;
     }
   }
-  const metadata = await admin.fetchTopicMetadata({ topics: [options.topic] });
+  return partitionsOf(admin, options.topic);
+}
+
+async function partitionsOf(admin: Admin, topic: string): Promise<number> {
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
   const count = metadata.topics[0]?.partitions.length ?? 0;
-  if (count === 0) throw new Error(`topic ${options.topic} has no partitions`);
+  if (count === 0) throw new Error(`topic ${topic} has no partitions`);
   return count;
 }
 

@@ -71,6 +71,14 @@ export interface RunnerOptions {
   readonly onApplied?: (projection: Projection, records: readonly LogRecord[]) => void;
   /** How often an idle view's store is verified (`Projection.verify`), default 1000 ms. */
   readonly verifyEveryMs?: number;
+  /**
+   * How often the log's head is asked for in the background (default a quarter of maxStalenessMs, at
+   * most 1 s): the view is only as current as the last time it knew it had everything the log held, so
+   * this paces how fresh it can claim to be.
+   */
+  readonly headPollMs?: number;
+  /** Beyond this staleness the status says unhealthy, with why (default: never). */
+  readonly maxStalenessMs?: number;
 }
 
 export interface ProjectorStatus {
@@ -80,6 +88,8 @@ export interface ProjectorStatus {
   readonly head: Cursor;
   readonly lagEvents: number;
   readonly lagMs: number;
+  /** How long ago the view last knew it had applied everything the log held (Infinity: never). */
+  readonly stalenessMs: number;
   readonly ready: boolean;
   readonly healthy: boolean;
   readonly lastError?: string;
@@ -88,6 +98,8 @@ export interface ProjectorStatus {
 }
 
 const APPLIED_MEMORY = 100_000;
+/** Heads asked for but not yet reached, kept newest last; beyond this the oldest go (never claimed). */
+const PENDING_HEADS = 32;
 
 class Stopped extends Error {
   constructor() {
@@ -130,6 +142,21 @@ export class ProjectorRunner {
   private verifying = false;
   /** Bumped when the store is lost: callbacks of the consumption before it then change nothing. */
   private generation = 0;
+  /**
+   * The last moment this view knew it had applied everything the log held: a head asked for at that
+   * moment which the view has since reached. Checks fail closed once it is older than their bound.
+   */
+  private knownCurrentAt = -Infinity;
+  /** Heads of the log, each with the moment it was asked for, that the view has not reached yet. */
+  private pendingHeads: { at: number; head: Cursor }[] = [];
+  /** Why the last ask for the head failed, until one succeeds. */
+  private headError: string | undefined;
+  /** The transport failed (a crashed consumer) at this moment; cleared by a batch or a later head reached. */
+  private transportFailedAt: number | undefined;
+  private transportError: string | undefined;
+  /** The log went backwards under the view (a topic replaced or truncated): it can never vouch again. */
+  private logLost: string | undefined;
+  private pollingHead = false;
 
   constructor(
     private readonly log: EventLog,
@@ -200,7 +227,25 @@ export class ProjectorRunner {
   }
 
   get healthy(): boolean {
-    return !this.failing && this.lost === undefined;
+    return (
+      !this.failing &&
+      this.transportFailedAt === undefined &&
+      this.lost === undefined &&
+      this.logLost === undefined
+    );
+  }
+
+  /**
+   * How long ago the view last knew it had applied everything the log held (Infinity: never, or never
+   * again). The hot path's freshness test: a clock read and a subtraction, no I/O, no allocation.
+   */
+  stalenessMs(): number {
+    return this.now() - this.knownCurrentAt;
+  }
+
+  /** Why the view cannot vouch for being current, beyond replaying and failing batches. */
+  get staleReason(): string | undefined {
+    return this.logLost ?? this.transportError ?? this.headError;
   }
 
   /** What the view has applied, per partition. */
@@ -222,7 +267,14 @@ export class ProjectorRunner {
       (applied, p) => Math.max(applied, this.heads[p] ?? START, this.target?.[p] ?? START) as Position,
     );
     const own = this.projection.condition?.();
-    const lastError = this.lastError ?? this.lost ?? own?.lastError;
+    const stalenessMs = this.stalenessMs();
+    const stale = this.readyFlag && stalenessMs > (this.options.maxStalenessMs ?? Infinity);
+    const lastError =
+      this.lastError ??
+      this.lost ??
+      this.staleReason ??
+      own?.lastError ??
+      (stale ? `the view has not known itself current for ${stalenessMs} ms` : undefined);
     return {
       name: this.projection.name,
       kind: this.projection.kind,
@@ -230,8 +282,9 @@ export class ProjectorRunner {
       head,
       lagEvents: head.reduce((sum, h, p) => sum + (h - (position[p] ?? START)), 0),
       lagMs: this.lagMs(),
+      stalenessMs,
       ready: this.readyFlag,
-      healthy: this.healthy && own?.healthy !== false,
+      healthy: this.healthy && !stale && own?.healthy !== false,
       ...(lastError !== undefined && { lastError }),
       ...(own?.deadLetters !== undefined && { deadLetters: own.deadLetters }),
     };
@@ -258,10 +311,17 @@ export class ProjectorRunner {
       this.verifier = setInterval(() => void this.verify(), this.options.verifyEveryMs ?? 1000);
       this.verifier.unref();
     }
+    const askedAt = this.now();
     const target = await this.withRetry(() => this.log.head());
     if (target === undefined || this.stopController.signal.aborted) return;
     this.target = target;
     target.forEach((head, partition) => this.observeHead(partition, head));
+    this.pendingHeads.push({ at: askedAt, head: target });
+    // Once per runner: a replay after a lost store begins again, and must not start a second poller.
+    if (!this.pollingHead) {
+      this.pollingHead = true;
+      void this.pollHead();
+    }
     this.consumption = this.log.consume({
       group: this.options.group ?? this.projection.name,
       checkpoint: async (partition) => {
@@ -276,9 +336,10 @@ export class ProjectorRunner {
       deliver: (records, delivery) => this.deliver(records, delivery),
       undecodable: (record) => this.quarantine(record),
       failed: (error) => {
-        // Cleared by the next batch that applies (withRetry resets it on success).
-        this.failing = true;
-        this.lastError = error instanceof Error ? error.message : String(error);
+        // Not cleared by a checkpoint read (a rejoin reads them before fetching anything): only by a
+        // batch applied, or by a head asked for after the failure that the view then reached.
+        this.transportFailedAt = this.now();
+        this.transportError = error instanceof Error ? error.message : String(error);
         this.options.onError?.(error, this.projection);
       },
     });
@@ -368,6 +429,8 @@ export class ProjectorRunner {
     }, generation);
     if (applied === undefined || generation !== this.generation) throw new Stopped();
     this.applied[partition] = last.position;
+    this.transportFailedAt = undefined;
+    this.transportError = undefined;
     // The next delivery sets it again from the first record still pending.
     this.oldestPendingAt.delete(partition);
     this.rememberApplied(partition, last.position);
@@ -391,7 +454,66 @@ export class ProjectorRunner {
     if (head > (this.heads[partition] ?? START)) this.heads[partition] = head;
   }
 
+  /**
+   * Asks the log for its head, in the background, until stopped. A head asked for at T and then
+   * reached by the view proves it held everything the log held at T (whatever was acknowledged before
+   * T is at or below that head). A broker that is dead or hung answers nothing, and the proof ages.
+   */
+  private async pollHead(): Promise<void> {
+    const signal = this.stopController.signal;
+    const bound = this.options.maxStalenessMs ?? Infinity;
+    const every = this.options.headPollMs ?? Math.max(10, Math.min(1000, Math.floor(bound / 4)));
+    while (!signal.aborted) {
+      await pause(every, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted || this.logLost !== undefined) return;
+      const at = this.now();
+      // What was applied before asking: all of it was below the head then, so the answer cannot be
+      // lower unless the log went backwards (records applied while the answer travels may be higher).
+      const appliedBefore = [...this.applied];
+      let head: Cursor;
+      try {
+        head = await this.log.head();
+      } catch (error) {
+        this.headError = `cannot read the log's head: ${error instanceof Error ? error.message : String(error)}`;
+        continue;
+      }
+      this.headError = undefined;
+      const behind = head.findIndex((position, p) => position < (appliedBefore[p] ?? START));
+      if (head.length < appliedBefore.length || behind >= 0) {
+        // Offsets that go backwards mean another log under the same name (a topic deleted and
+        // recreated, or truncated): records past the old cursor would be skipped as re-deliveries.
+        const p = behind >= 0 ? behind : head.length;
+        this.logLost =
+          `the log went backwards under this view (partition ${p}: head ${head[p] ?? 0}, applied ` +
+          `${appliedBefore[p] ?? 0}): the topic was replaced or truncated; restart or rebuild the view`;
+        this.knownCurrentAt = -Infinity;
+        return;
+      }
+      head.forEach((position, partition) => this.observeHead(partition, position));
+      this.pendingHeads.push({ at, head });
+      if (this.pendingHeads.length > PENDING_HEADS) this.pendingHeads.shift();
+      this.afterProgress();
+    }
+  }
+
+  /** Moves knownCurrentAt to the newest asked-for head the view has reached; drops it and older ones. */
+  private settleHeads(): void {
+    if (this.logLost !== undefined) return;
+    for (let i = this.pendingHeads.length - 1; i >= 0; i--) {
+      const pending = this.pendingHeads[i];
+      if (pending === undefined || !pending.head.every((h, p) => (this.applied[p] ?? START) >= h)) continue;
+      if (pending.at > this.knownCurrentAt) this.knownCurrentAt = pending.at;
+      if (this.transportFailedAt !== undefined && pending.at > this.transportFailedAt) {
+        this.transportFailedAt = undefined;
+        this.transportError = undefined;
+      }
+      this.pendingHeads.splice(0, i + 1);
+      return;
+    }
+  }
+
   private afterProgress(): void {
+    if (this.pendingHeads.length > 0) this.settleHeads();
     if (!this.readyFlag && this.target !== undefined) {
       const caughtUp = this.target.every(
         (head, p) => this.applied[p] !== undefined && (this.applied[p] ?? 0) >= head,

@@ -18,6 +18,8 @@ const HISTORY_WAIT_MS = 5_000;
 export async function openKafkaLedger(
   config: Config,
   clock: LedgerClock & { onLog?: (level: string, message: string, extra: object) => void } = {},
+  /** Only a process that takes intake creates the topic; a gate or projector refuses to start without it. */
+  { createTopic = true }: { createTopic?: boolean } = {},
 ): Promise<Ledger> {
   const kafka = config.kafka;
   if (kafka === undefined) throw new LedgerError('invalid_config', 'Kafka mode needs LEDGER_KAFKA_BROKERS');
@@ -26,6 +28,7 @@ export async function openKafkaLedger(
     topic: kafka.topic,
     partitions: kafka.partitions,
     replicationFactor: kafka.replicationFactor,
+    createTopic,
     clientId: 'suppression-ledger',
     codec: createEventCodec(loadCatalogue()),
     ...(clock.onLog !== undefined && { onLog: clock.onLog }),

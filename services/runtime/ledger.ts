@@ -77,6 +77,7 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
   const runner = new ProjectorRunner(log, view, {
     now,
     group: parts.viewGroup,
+    maxStalenessMs: config.maxStalenessMs,
     onError: (error, projection) => clock.onProjectorError?.(error, projection.name),
   });
   const systems = assembleSystems(config, log, {

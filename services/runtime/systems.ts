@@ -101,6 +101,7 @@ export function assembleSystems(config: Config, log: EventLog, hooks: SystemHook
     const makeRunner = (projection: SystemView, group = `ledger-view-${viewConfig.name}`) =>
       new ProjectorRunner(log, projection, {
         group,
+        maxStalenessMs: viewConfig.maxStalenessMs ?? config.maxStalenessMs,
         ...(hooks.now !== undefined && { now: hooks.now }),
         onError: (error) => hooks.onError?.(error, viewConfig.name),
       });

@@ -133,6 +133,61 @@ describeKafka('KafkaEventLog on a Kafka broker', () => {
       expect(await again.partitions()).toBe(2);
       expect(await highWatermarks(brokers, topic)).toHaveLength(2);
     });
+
+    it('is not created by a process that may not create it (a gate or projector): it refuses to open', async () => {
+      const topic = uniqueTopic();
+      await expect(openKafkaLog(brokers, topic, { createTopic: false })).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringMatching(/does not exist.*only intake/) as string,
+      });
+      const admin = kafkaClient(brokers).admin();
+      await admin.connect();
+      try {
+        expect(await admin.listTopics()).not.toContain(topic);
+      } finally {
+        await admin.disconnect();
+      }
+      const created = await open(topic, 2);
+      const reader = await openKafkaLog(brokers, topic, { createTopic: false });
+      opened.push(reader);
+      expect(await reader.partitions()).toBe(2);
+      expect(await reader.head()).toEqual(await created.head());
+    });
+
+    it('deleted and recreated under the same name is another log: head() fails from then on, for good', async () => {
+      const topic = uniqueTopic();
+      const log = await open(topic, 1);
+      await log.append([optOut({ phone: randomPhones(1)[0] as E164, eventId: `id-${randomUUID()}` })]);
+      expect(await log.head()).toEqual([1]);
+
+      const admin = kafkaClient(brokers).admin();
+      await admin.connect();
+      try {
+        await admin.deleteTopics({ topics: [topic] });
+        await eventually(async () => expect(await admin.listTopics()).not.toContain(topic), {
+          timeoutMs: 10_000,
+          intervalMs: 50,
+        });
+        await eventually(
+          async () => {
+            await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+            expect(await admin.listTopics()).toContain(topic);
+          },
+          { timeoutMs: 10_000, intervalMs: 100 },
+        );
+      } finally {
+        await admin.disconnect();
+      }
+      await produceRaw(brokers, topic, [{ key: 'x', value: Buffer.from('a') }]);
+      await produceRaw(brokers, topic, [{ key: 'x', value: Buffer.from('b') }]);
+      // The new topic's offsets have passed the old cursor: only its identity tells the two apart.
+      expect(await highWatermarks(brokers, topic)).toEqual([2]);
+      await expect(log.head()).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringMatching(/no longer the topic this process opened/) as string,
+      });
+      await expect(log.head()).rejects.toMatchObject({ code: 'unavailable' });
+    });
   });
 
   describe('appends', () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomInt, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import kafkajs from 'kafkajs';
@@ -289,8 +290,12 @@ export class LocalCluster {
     readonly brokers: readonly string[],
   ) {}
 
-  static async up(runDir: string, nodes: number): Promise<LocalCluster> {
-    const env = { KAFKA_RUN_DIR: runDir, KAFKA_NODES: String(nodes) };
+  static async up(runDir: string, nodes: number, portBase?: number): Promise<LocalCluster> {
+    const env = {
+      KAFKA_RUN_DIR: runDir,
+      KAFKA_NODES: String(nodes),
+      ...(portBase !== undefined && { KAFKA_PORT_BASE: String(portBase) }),
+    };
     await runScript('kafka-up.sh', [], env, 150_000);
     const bootstrap = await runScript('kafka-tool.sh', ['bootstrap'], env, 10_000);
     return new LocalCluster(runDir, nodes, bootstrap.trim().split(','));
@@ -304,6 +309,20 @@ export class LocalCluster {
   /** SIGKILL one node: a crash, no controlled shutdown. */
   kill(node: number): Promise<string> {
     return runScript('kafka-kill-node.sh', [String(node)], { KAFKA_RUN_DIR: this.runDir }, 30_000);
+  }
+
+  /** SIGSTOP one node: a broker that hangs (a GC pause, a frozen VM), connections open, no answers. */
+  freeze(node: number): void {
+    process.kill(this.pid(node), 'SIGSTOP');
+  }
+
+  /** SIGCONT a frozen node. */
+  thaw(node: number): void {
+    process.kill(this.pid(node), 'SIGCONT');
+  }
+
+  private pid(node: number): number {
+    return Number(readFileSync(resolve(this.runDir, `node-${node}`, 'pid'), 'utf8').trim());
   }
 
   /** Starts a stopped node again with its data; resolves once the cluster lists it. */
