@@ -256,6 +256,7 @@ function readViews(value: unknown, where: string, problems: string[]): ViewConfi
   }
   const views: ViewConfig[] = [];
   const names = new Set<string>(['memory']);
+  const stores = new SharedStores(problems);
   value.forEach((entry: unknown, i) => {
     const at = `${where}[${i}]`;
     if (!isObject(entry)) return problems.push(`${at} must be an object`);
@@ -288,6 +289,7 @@ function readViews(value: unknown, where: string, problems: string[]): ViewConfi
       const url = text('url', true) ?? '';
       if (url !== '' && !/^rediss?:\/\//.test(url)) problems.push(`${at}.url must be redis://host:port/db`);
       const prefix = text('prefix', false);
+      stores.redis(at, name, prefix);
       views.push({ ...common, kind, url, ...(prefix !== undefined && { prefix }) });
     } else if (kind === 'postgres') {
       const connectionString = text('connectionString', true) ?? '';
@@ -295,6 +297,7 @@ function readViews(value: unknown, where: string, problems: string[]): ViewConfi
       const schema = text('schema', false);
       if (table !== undefined && !/^[a-z_][a-z0-9_]{0,40}$/.test(table))
         problems.push(`${at}.table must be a lower-case SQL name of at most 41 characters`);
+      stores.postgres(at, name, table, schema);
       views.push({
         ...common,
         kind,
@@ -329,6 +332,62 @@ function readViews(value: unknown, where: string, problems: string[]): ViewConfi
     return undefined;
   });
   return views;
+}
+
+/**
+ * Two views on one store would overwrite each other's rows and checkpoints, and either could then answer
+ * "allowed" for a number the log says is suppressed: every view needs keys or tables of its own. The
+ * defaults are the stores' own (RedisView: `ledger:<name>`; PostgresView: `ledger_<name>`, sanitised),
+ * and a rebuild writes beside the live store (`<prefix>~staging`, `<table>_staging`).
+ */
+class SharedStores {
+  private readonly prefixes: { readonly name: string; readonly prefix: string }[] = [];
+  private readonly tables: { readonly name: string; readonly schema: string; readonly table: string }[] = [];
+
+  constructor(private readonly problems: string[]) {}
+
+  redis(at: string, name: string, explicit: string | undefined): void {
+    const prefix = explicit ?? `ledger:${name}`;
+    const label = `${at}.prefix "${prefix}"${explicit === undefined ? ' (the default for its name)' : ''}`;
+    if (/[*?[\]\\]/.test(prefix)) {
+      this.problems.push(
+        `${label} must not contain *, ?, [, ] or \\ (Redis reads them as a pattern): use letters, digits, ':', '-' or '_'`,
+      );
+    }
+    const spaces = (p: string): string[] => [`${p}:`, `${p}~staging:`];
+    for (const other of this.prefixes) {
+      if (other.prefix === prefix) {
+        this.problems.push(
+          `${label} is already used by view "${other.name}": give each Redis view its own prefix`,
+        );
+      } else if (
+        spaces(prefix).some((a) => spaces(other.prefix).some((b) => a.startsWith(b) || b.startsWith(a)))
+      ) {
+        this.problems.push(
+          `${label} overlaps the keys of view "${other.name}" (prefix "${other.prefix}"): give each Redis view a prefix that does not start with another's`,
+        );
+      }
+    }
+    this.prefixes.push({ name, prefix });
+  }
+
+  postgres(at: string, name: string, explicit: string | undefined, schema = 'public'): void {
+    const table = explicit ?? `ledger_${name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+    const label = `${at}.table "${table}"${explicit === undefined ? ' (the default for its name)' : ''}`;
+    for (const other of this.tables) {
+      if (other.schema !== schema) continue;
+      if (other.table === table) {
+        this.problems.push(
+          `${label} is already used by view "${other.name}": give each PostgreSQL view its own table`,
+        );
+      } else if (other.table === `${table}_staging` || table === `${other.table}_staging`) {
+        this.problems.push(
+          `${label} overlaps the tables of view "${other.name}" (table "${other.table}"; a rebuild writes <table>_staging_*): choose another table`,
+        );
+      }
+    }
+    this.tables.push({ name, schema, table });
+  }
 }
 
 function readConfigFile(
