@@ -25,6 +25,12 @@ import {
 
 /** How far ahead of the ledger's clock an occurredAt may be (clock skew between systems). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+/**
+ * The earliest occurredAt taken. No text-message consent predates 1990 (the TCPA is of 1991, the first
+ * SMS of 1992): an earlier time is a data error — an epoch-zero or year-1 default — and an opt-out
+ * dated then would be lifted by any stale opt-in.
+ */
+export const MIN_OCCURRED_AT = Date.UTC(1990, 0, 1);
 
 export interface RecordConsent {
   readonly type: 'opt_out' | 'opt_in';
@@ -56,6 +62,12 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
     );
   }
   assertName('brand', command.brand);
+  if (occurredAt < MIN_OCCURRED_AT) {
+    throw new LedgerError(
+      'invalid_request',
+      `occurredAt ${new Date(occurredAt).toISOString()} is before 1990; send the time the person asked (ISO 8601, e.g. 2026-01-31T12:00:00Z)`,
+    );
+  }
   if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
     throw new LedgerError(
       'invalid_request',
