@@ -7,6 +7,7 @@ import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '.
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
+import { coerceQueryStrings } from './query.js';
 import {
   AuditQuery,
   AuditReply,
@@ -64,6 +65,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  coerceQueryStrings(app);
   app.addSchema(ErrorBody);
   // JSON only: a text/plain body is the caller's mistake, answered 415 rather than a schema error.
   app.removeContentTypeParser('text/plain');
