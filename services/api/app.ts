@@ -12,6 +12,7 @@ import {
   AuditQuery,
   AuditReply,
   BatchBody,
+  BatchQuery,
   BatchReply,
   CheckQuery,
   CheckReply,
@@ -366,18 +367,22 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
     );
   }
 
-  if (roles.includes('gate')) {
+  if (roles.includes('gate') || roles.includes('projector')) {
     app.post(
       '/v1/suppressions/check',
       {
         schema: {
           summary: 'Check many numbers at once',
+          querystring: BatchQuery,
           body: BatchBody,
-          response: { 200: BatchReply, ...errors },
+          response: { 200: BatchReply, 404: { $ref: 'Error#' }, ...errors },
         },
       },
       async (request) => {
         const { phones, program, minPosition } = request.body;
+        const { system: systemName } = request.query;
+        const system = systemName === undefined ? undefined : systemOf(systemName);
+        if (system === undefined && !roles.includes('gate')) throw projectorOnly();
         if (phones.length > config.batchCheckMax) {
           throw new LedgerError(
             'invalid_request',
@@ -395,11 +400,13 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           }
         });
         const valid = parsed.filter((p): p is E164 => typeof p === 'string');
-        const answers = await gate.statusMany(valid, {
+        const query = {
           brand: brandOf(request.body.brand),
           ...(program !== undefined && { program }),
           ...(min !== undefined && { minPosition: min }),
-        });
+        };
+        const through = system === undefined ? undefined : await system.gate.statusMany(valid, query);
+        const answers = through?.answers ?? (await gate.statusMany(valid, query));
         let next = 0;
         const results = parsed.map((p, i) => {
           if (p instanceof LedgerError) {
@@ -408,6 +415,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           const answer = answers[next++];
           return { phone: p, allowed: answer?.allowed ?? false, status: answer?.status ?? 'unknown' };
         });
+        if (through !== undefined) return { results, asOf: cursorToken(through.asOf) };
         metrics.observeCheck('batch', (performance.now() - started) / 1000, phones.length);
         return { results, asOf: centralToken() };
       },
