@@ -371,6 +371,8 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
     app.post(
       '/v1/suppressions/check',
       {
+        // The body a full batch needs: LEDGER_BATCH_CHECK_MAX phones could not fit the general limit.
+        bodyLimit: batchBodyLimit(config),
         schema: {
           summary: 'Check many numbers at once',
           querystring: BatchQuery,
@@ -543,6 +545,18 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
   );
 
   return app;
+}
+
+/** A phone as the batch body carries it: up to 64 characters (PhoneInput), quoted, with ", ". */
+const BATCH_BYTES_PER_PHONE = 64 + 4;
+
+/**
+ * The batch check's body limit, derived from its maximum size: a batch of LEDGER_BATCH_CHECK_MAX
+ * phones of any spelling the schema takes fits (never less than the general limit), so one more phone
+ * is refused by count with a 400 that says the maximum, not by size.
+ */
+function batchBodyLimit(config: { bodyLimitBytes: number; batchCheckMax: number }): number {
+  return Math.max(config.bodyLimitBytes, config.batchCheckMax * BATCH_BYTES_PER_PHONE + 4096);
 }
 
 /** Events as clients read them: times as ISO 8601. */

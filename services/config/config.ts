@@ -86,8 +86,12 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     help: 'checks fail closed when the view is this far behind the log (default 5000)',
   },
   LEDGER_READ_WAIT_MS: { help: 'how long a check with minPosition waits for the view (default 2000)' },
-  LEDGER_BODY_LIMIT_BYTES: { help: 'largest request body (default 1048576)' },
-  LEDGER_BATCH_CHECK_MAX: { help: 'most phones in one batch check (default 100000)' },
+  LEDGER_BODY_LIMIT_BYTES: {
+    help: 'largest request body (default 1048576); the batch check takes what LEDGER_BATCH_CHECK_MAX phones need',
+  },
+  LEDGER_BATCH_CHECK_MAX: {
+    help: 'most phones in one batch check (default 100000); its body may be up to 68 bytes a phone',
+  },
   LEDGER_LOG_LEVEL: { help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   LEDGER_URL: { help: 'where CLI commands find a running ledger (default http://127.0.0.1:8080)' },
   LEDGER_KAFKA_BROKERS: { help: 'Kafka bootstrap servers host:port,... (switches to Kafka mode)' },
