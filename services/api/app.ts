@@ -7,6 +7,7 @@ import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '.
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
+import { installJsonBody } from './json-body.js';
 import { coerceQueryStrings } from './query.js';
 import {
   AuditQuery,
@@ -70,6 +71,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
   app.addSchema(ErrorBody);
   // JSON only: a text/plain body is the caller's mistake, answered 415 rather than a schema error.
   app.removeContentTypeParser('text/plain');
+  installJsonBody(app);
   await app.register(swagger, {
     openapi: {
       info: {
