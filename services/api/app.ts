@@ -8,6 +8,7 @@ import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index
 import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
 import { installJsonBody } from './json-body.js';
+import { capConnectionsPerClient, serverOptions } from './limits.js';
 import { coerceQueryStrings } from './query.js';
 import {
   AuditQuery,
@@ -64,7 +65,9 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
     // A log line per check would cost more than the check; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ...serverOptions(config.http),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  capConnectionsPerClient(app.server, config.http.maxConnectionsPerClient);
 
   installErrorHandling(app);
   coerceQueryStrings(app);

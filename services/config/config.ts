@@ -32,6 +32,21 @@ export interface Config {
   readonly outbound: { readonly url: string; readonly token?: string } | undefined;
   /** The sending systems' own views, fed from the log beside the central one (LEDGER_CONFIG_FILE "views"). */
   readonly views: readonly ViewConfig[];
+  /** How long the HTTP server waits on a client, and how many connections one client may hold. */
+  readonly http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** The whole request (headers and body) must arrive within this; then 408 and the connection closes. */
+  readonly requestTimeoutMs: number;
+  /** The headers must arrive within this (at most the request timeout). */
+  readonly headersTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed (longer than a check's wait). */
+  readonly idleTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept for the client's next request. */
+  readonly keepAliveTimeoutMs: number;
+  /** Connections one remote address may hold at once; more are answered 503 and closed (0: no cap). */
+  readonly maxConnectionsPerClient: number;
 }
 
 interface ViewCommon {
@@ -107,6 +122,21 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     help: 'HTTP endpoint that sends confirmation texts (JSON POST, Idempotency-Key); unset: confirmations go in the webhook reply',
   },
   LEDGER_OUTBOUND_TOKEN: { help: 'bearer token for LEDGER_OUTBOUND_URL' },
+  LEDGER_REQUEST_TIMEOUT_MS: {
+    help: 'a request (headers and body) must arrive within this, or it gets 408 and the connection closes (default 30000)',
+  },
+  LEDGER_HEADERS_TIMEOUT_MS: {
+    help: 'request headers must arrive within this; at most LEDGER_REQUEST_TIMEOUT_MS (default 10000)',
+  },
+  LEDGER_IDLE_TIMEOUT_MS: {
+    help: 'a connection silent both ways this long is closed; more than LEDGER_READ_WAIT_MS (default 120000)',
+  },
+  LEDGER_KEEP_ALIVE_TIMEOUT_MS: {
+    help: 'how long an idle keep-alive connection waits for its next request (default 72000, above common load balancers)',
+  },
+  LEDGER_MAX_CONNECTIONS_PER_CLIENT: {
+    help: 'connections one remote address may hold; more get 503 and are closed (default 1024; 0: no cap)',
+  },
   TWILIO_AUTH_TOKEN: {
     help: 'Twilio auth token: POST /v1/inbound/twilio checks X-Twilio-Signature with it (unset: unchecked)',
   },
@@ -175,7 +205,13 @@ export function loadConfig(
     kafka: readKafka(env, int, problems),
     twilioAuthToken: env.TWILIO_AUTH_TOKEN?.trim() || undefined,
     publicUrl: readPublicUrl(env.LEDGER_PUBLIC_URL, problems),
+    http: readHttpLimits(int, problems),
   };
+  if (config.http.idleTimeoutMs <= config.readWaitMs) {
+    problems.push(
+      `LEDGER_IDLE_TIMEOUT_MS=${config.http.idleTimeoutMs} must be more than LEDGER_READ_WAIT_MS=${config.readWaitMs}: a check waiting for its position sends nothing meanwhile`,
+    );
+  }
   if (problems.length > 0) {
     throw new LedgerError(
       'invalid_config',
@@ -211,6 +247,25 @@ function readKafka(
   if (replicationFactor === 0)
     problems.push('LEDGER_REPLICATION_FACTOR must be -1 (broker default) or 1..16');
   return { brokers, topic, partitions: int('LEDGER_PARTITIONS', 6, 1, 1024), replicationFactor };
+}
+
+function readHttpLimits(
+  int: (key: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): HttpLimits {
+  const limits = {
+    requestTimeoutMs: int('LEDGER_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    headersTimeoutMs: int('LEDGER_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    idleTimeoutMs: int('LEDGER_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
+    keepAliveTimeoutMs: int('LEDGER_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    maxConnectionsPerClient: int('LEDGER_MAX_CONNECTIONS_PER_CLIENT', 1024, 0, 1_000_000),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    problems.push(
+      `LEDGER_HEADERS_TIMEOUT_MS=${limits.headersTimeoutMs} must not exceed LEDGER_REQUEST_TIMEOUT_MS=${limits.requestTimeoutMs} (the headers are part of the request)`,
+    );
+  }
+  return limits;
 }
 
 function readPublicUrl(raw: string | undefined, problems: string[]): string | undefined {

@@ -214,3 +214,24 @@ describe('the outbound gateway for confirmations', () => {
     );
   });
 });
+
+describe('the HTTP limits', () => {
+  it('have defaults that close slow clients and cap connections per client', () => {
+    expect(loadConfig({}).http).toEqual({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      idleTimeoutMs: 120_000,
+      keepAliveTimeoutMs: 72_000,
+      maxConnectionsPerClient: 1024,
+    });
+  });
+
+  it('refuse headers allowed longer than the whole request, or an idle timeout a check could outwait', () => {
+    expect(() =>
+      loadConfig({ LEDGER_REQUEST_TIMEOUT_MS: '1000', LEDGER_HEADERS_TIMEOUT_MS: '2000' }),
+    ).toThrow(/LEDGER_HEADERS_TIMEOUT_MS=2000 must not exceed LEDGER_REQUEST_TIMEOUT_MS=1000/);
+    expect(() => loadConfig({ LEDGER_IDLE_TIMEOUT_MS: '1000', LEDGER_READ_WAIT_MS: '2000' })).toThrow(
+      /LEDGER_IDLE_TIMEOUT_MS=1000 must be more than LEDGER_READ_WAIT_MS=2000/,
+    );
+  });
+});
