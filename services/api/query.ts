@@ -12,8 +12,7 @@ type Coercible = 'integer' | 'number' | 'boolean';
 export function coerceQueryStrings(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const schema = route.schema?.querystring as
-      | { readonly properties?: Readonly<Record<string, { readonly type?: unknown }>> }
-      | undefined;
+      { readonly properties?: Readonly<Record<string, { readonly type?: unknown }>> } | undefined;
     const fields = Object.entries(schema?.properties ?? {})
       .filter(([, property]) => ['integer', 'number', 'boolean'].includes(String(property.type)))
       .map(([name, property]) => [name, property.type as Coercible] as const);
