@@ -272,12 +272,17 @@ describe('the batch check through a system view (?system=)', () => {
       phones: [PHONE],
     });
     expect(batch.status).toBe(404);
-    expect(batch.body).toMatchObject({ error: 'not_found', message: expect.stringMatching(/nope/) as string });
+    expect(batch.body).toMatchObject({
+      error: 'not_found',
+      message: expect.stringMatching(/nope/) as string,
+    });
   });
 });
 
 /** A raw TCP connection to a listening app, with what the server wrote and whether it closed. */
-async function open(port: number): Promise<{ socket: Socket; received: () => string; closed: () => boolean }> {
+async function open(
+  port: number,
+): Promise<{ socket: Socket; received: () => string; closed: () => boolean }> {
   const socket = connect(port, '127.0.0.1');
   let received = '';
   let closed = false;
