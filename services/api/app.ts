@@ -14,10 +14,14 @@ import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index
 import { deadLetterView, exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { installErrorHandling } from './errors.js';
 import { readinessOf } from './readiness.js';
+import { installJsonBody } from './json-body.js';
+import { capConnectionsPerClient, serverOptions } from './limits.js';
+import { coerceQueryStrings } from './query.js';
 import {
   AuditQuery,
   AuditReply,
   BatchBody,
+  BatchQuery,
   BatchReply,
   CheckQuery,
   CheckReply,
@@ -71,12 +75,16 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
     // A log line per check would cost more than the check; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ...serverOptions(config.http),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  capConnectionsPerClient(app.server, config.http.maxConnectionsPerClient);
 
   installErrorHandling(app);
+  coerceQueryStrings(app);
   app.addSchema(ErrorBody);
   // JSON only: a text/plain body is the caller's mistake, answered 415 rather than a schema error.
   app.removeContentTypeParser('text/plain');
+  installJsonBody(app);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -374,18 +382,24 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
     );
   }
 
-  if (roles.includes('gate')) {
+  if (roles.includes('gate') || roles.includes('projector')) {
     app.post(
       '/v1/suppressions/check',
       {
+        // The body a full batch needs: LEDGER_BATCH_CHECK_MAX phones could not fit the general limit.
+        bodyLimit: batchBodyLimit(config),
         schema: {
           summary: 'Check many numbers at once',
+          querystring: BatchQuery,
           body: BatchBody,
-          response: { 200: BatchReply, ...errors },
+          response: { 200: BatchReply, 404: { $ref: 'Error#' }, ...errors },
         },
       },
       async (request) => {
         const { phones, program, minPosition } = request.body;
+        const { system: systemName } = request.query;
+        const system = systemName === undefined ? undefined : systemOf(systemName);
+        if (system === undefined && !roles.includes('gate')) throw projectorOnly();
         if (phones.length > config.batchCheckMax) {
           throw new LedgerError(
             'invalid_request',
@@ -403,11 +417,13 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           }
         });
         const valid = parsed.filter((p): p is E164 => typeof p === 'string');
-        const answers = await gate.statusMany(valid, {
+        const query = {
           brand: brandOf(request.body.brand),
           ...(program !== undefined && { program }),
           ...(min !== undefined && { minPosition: min }),
-        });
+        };
+        const through = system === undefined ? undefined : await system.gate.statusMany(valid, query);
+        const answers = through?.answers ?? (await gate.statusMany(valid, query));
         let next = 0;
         const results = parsed.map((p, i) => {
           if (p instanceof LedgerError) {
@@ -416,6 +432,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           const answer = answers[next++];
           return { phone: p, allowed: answer?.allowed ?? false, status: answer?.status ?? 'unknown' };
         });
+        if (through !== undefined) return { results, asOf: cursorToken(through.asOf) };
         metrics.observeCheck('batch', (performance.now() - started) / 1000, phones.length);
         return { results, asOf: centralToken() };
       },
@@ -587,6 +604,18 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
   );
 
   return app;
+}
+
+/** A phone as the batch body carries it: up to 64 characters (PhoneInput), quoted, with ", ". */
+const BATCH_BYTES_PER_PHONE = 64 + 4;
+
+/**
+ * The batch check's body limit, derived from its maximum size: a batch of LEDGER_BATCH_CHECK_MAX
+ * phones of any spelling the schema takes fits (never less than the general limit), so one more phone
+ * is refused by count with a 400 that says the maximum, not by size.
+ */
+function batchBodyLimit(config: { bodyLimitBytes: number; batchCheckMax: number }): number {
+  return Math.max(config.bodyLimitBytes, config.batchCheckMax * BATCH_BYTES_PER_PHONE + 4096);
 }
 
 /** Events as clients read them: times as ISO 8601. */

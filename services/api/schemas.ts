@@ -246,6 +246,19 @@ export const BatchBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const BatchQuery = Type.Object(
+  {
+    system: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9][a-z0-9_-]{0,47}$',
+        description:
+          "Answer from this sending system's own view (GET /v1/views lists them); default the central view",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const BatchReply = Type.Object({
   results: Type.Array(
     Type.Object({

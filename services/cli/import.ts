@@ -1,5 +1,5 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { call } from './client.js';
@@ -35,17 +35,17 @@ export interface ImportDefaults {
   readonly type: 'opt_out' | 'opt_in';
   readonly source: string;
   readonly brand?: string;
-  /** Names the file in the default event ids, so importing the same file twice records nothing new. */
-  readonly fileTag: string;
 }
 
 /**
  * A row of the file → the request for it, or what is wrong with it. Only `phone` is required; each
- * row's event id defaults to `import:<file>:<line>`, which makes re-running an import harmless.
+ * row's event id defaults to `import:<hash of what the row says>`, which makes re-running an import
+ * harmless. It once was `import:<file name>:<line>`: another file of the same name then reused the ids,
+ * the ledger refused its rows as conflicts (409), and the numbers in them stayed allowed. A row repeated
+ * word for word (in this file or another) is the same fact and is recorded once.
  */
 export function importRecord(
   row: Readonly<Record<string, string | undefined>>,
-  line: number,
   defaults: ImportDefaults,
 ): ImportRecord | string {
   const unknown = Object.keys(row).filter((key) => !COLUMNS.includes(key));
@@ -71,7 +71,19 @@ export function importRecord(
     type,
     phone,
     source: value('source') ?? defaults.source,
-    eventId: value('eventId') ?? `import:${defaults.fileTag}:${line}`,
+    eventId:
+      value('eventId') ??
+      contentId([
+        type,
+        phone,
+        brand,
+        program,
+        scope,
+        value('source') ?? defaults.source,
+        sourceSystem,
+        occurredAt === undefined ? undefined : new Date(occurredAt).toISOString(),
+        note,
+      ]),
     ...(brand !== undefined && { brand }),
     ...(program !== undefined && { program }),
     ...(scope !== undefined && { scope }),
@@ -79,6 +91,12 @@ export function importRecord(
     ...(occurredAt !== undefined && { occurredAt: new Date(occurredAt).toISOString() }),
     ...(note !== undefined && { evidence: { note } }),
   };
+}
+
+/** The fields as one unambiguous string (JSON: no two lists of values give the same text), hashed. */
+function contentId(fields: readonly (string | undefined)[]): string {
+  const digest = createHash('sha256').update(JSON.stringify(fields.map((f) => f ?? null)));
+  return `import:${digest.digest('hex').slice(0, 32)}`;
 }
 
 export interface ImportReport {
@@ -106,15 +124,14 @@ export async function importFile(
   options: {
     readonly baseUrl: string;
     readonly concurrency: number;
-    readonly defaults: Omit<ImportDefaults, 'fileTag'>;
+    readonly defaults: ImportDefaults;
     readonly progress?: ImportProgress;
   },
 ): Promise<ImportReport> {
   const size = statSync(file).size;
   const stream = createReadStream(file);
   const jsonLines = /\.jsonl$|\.ndjson$/i.test(file);
-  const fileTag = basename(file).replace(/[^A-Za-z0-9._-]/g, '_');
-  const defaults = { ...options.defaults, fileTag };
+  const defaults = options.defaults;
   const counts = { lines: 0, recorded: 0, duplicates: 0, rejected: 0 };
   const rejects: { line: number; error: string }[] = [];
   const reject = (line: number, error: string): void => {
@@ -141,7 +158,7 @@ export async function importFile(
     : readCsv(stream);
   for await (const { line, row } of rows) {
     counts.lines += 1;
-    const record = typeof row === 'string' ? row : importRecord(row, line, defaults);
+    const record = typeof row === 'string' ? row : importRecord(row, defaults);
     if (typeof record === 'string') reject(line, record);
     else {
       const request = send(line, record);

@@ -35,6 +35,21 @@ export interface Config {
   readonly outbound: { readonly url: string; readonly token?: string } | undefined;
   /** The sending systems' own views, fed from the log beside the central one (LEDGER_CONFIG_FILE "views"). */
   readonly views: readonly ViewConfig[];
+  /** How long the HTTP server waits on a client, and how many connections one client may hold. */
+  readonly http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** The whole request (headers and body) must arrive within this; then 408 and the connection closes. */
+  readonly requestTimeoutMs: number;
+  /** The headers must arrive within this (at most the request timeout). */
+  readonly headersTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed (longer than a check's wait). */
+  readonly idleTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept for the client's next request. */
+  readonly keepAliveTimeoutMs: number;
+  /** Connections one remote address may hold at once; more are answered 503 and closed (0: no cap). */
+  readonly maxConnectionsPerClient: number;
 }
 
 interface ViewCommon {
@@ -92,8 +107,12 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     help: 'checks fail closed when the view is this far behind the log (default 5000)',
   },
   LEDGER_READ_WAIT_MS: { help: 'how long a check with minPosition waits for the view (default 2000)' },
-  LEDGER_BODY_LIMIT_BYTES: { help: 'largest request body (default 1048576)' },
-  LEDGER_BATCH_CHECK_MAX: { help: 'most phones in one batch check (default 100000)' },
+  LEDGER_BODY_LIMIT_BYTES: {
+    help: 'largest request body (default 1048576); the batch check takes what LEDGER_BATCH_CHECK_MAX phones need',
+  },
+  LEDGER_BATCH_CHECK_MAX: {
+    help: 'most phones in one batch check (default 100000); its body may be up to 68 bytes a phone',
+  },
   LEDGER_LOG_LEVEL: { help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   LEDGER_URL: { help: 'where CLI commands find a running ledger (default http://127.0.0.1:8080)' },
   LEDGER_KAFKA_BROKERS: { help: 'Kafka bootstrap servers host:port,... (switches to Kafka mode)' },
@@ -109,6 +128,21 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     help: 'HTTP endpoint that sends confirmation texts (JSON POST, Idempotency-Key); unset: confirmations go in the webhook reply',
   },
   LEDGER_OUTBOUND_TOKEN: { help: 'bearer token for LEDGER_OUTBOUND_URL' },
+  LEDGER_REQUEST_TIMEOUT_MS: {
+    help: 'a request (headers and body) must arrive within this, or it gets 408 and the connection closes (default 30000)',
+  },
+  LEDGER_HEADERS_TIMEOUT_MS: {
+    help: 'request headers must arrive within this; at most LEDGER_REQUEST_TIMEOUT_MS (default 10000)',
+  },
+  LEDGER_IDLE_TIMEOUT_MS: {
+    help: 'a connection silent both ways this long is closed; more than LEDGER_READ_WAIT_MS (default 120000)',
+  },
+  LEDGER_KEEP_ALIVE_TIMEOUT_MS: {
+    help: 'how long an idle keep-alive connection waits for its next request (default 72000, above common load balancers)',
+  },
+  LEDGER_MAX_CONNECTIONS_PER_CLIENT: {
+    help: 'connections one remote address may hold; more get 503 and are closed (default 1024; 0: no cap)',
+  },
   TWILIO_AUTH_TOKEN: {
     help: 'Twilio auth token: POST /v1/inbound/twilio checks X-Twilio-Signature with it (unset: unchecked)',
   },
@@ -181,7 +215,13 @@ export function loadConfig(
     kafka: readKafka(env, int, problems),
     twilioAuthToken: env.TWILIO_AUTH_TOKEN?.trim() || undefined,
     publicUrl: readPublicUrl(env.LEDGER_PUBLIC_URL, problems),
+    http: readHttpLimits(int, problems),
   };
+  if (config.http.idleTimeoutMs <= config.readWaitMs) {
+    problems.push(
+      `LEDGER_IDLE_TIMEOUT_MS=${config.http.idleTimeoutMs} must be more than LEDGER_READ_WAIT_MS=${config.readWaitMs}: a check waiting for its position sends nothing meanwhile`,
+    );
+  }
   if (problems.length > 0) {
     throw new LedgerError(
       'invalid_config',
@@ -217,6 +257,25 @@ function readKafka(
   if (replicationFactor === 0)
     problems.push('LEDGER_REPLICATION_FACTOR must be -1 (broker default) or 1..16');
   return { brokers, topic, partitions: int('LEDGER_PARTITIONS', 6, 1, 1024), replicationFactor };
+}
+
+function readHttpLimits(
+  int: (key: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): HttpLimits {
+  const limits = {
+    requestTimeoutMs: int('LEDGER_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    headersTimeoutMs: int('LEDGER_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    idleTimeoutMs: int('LEDGER_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
+    keepAliveTimeoutMs: int('LEDGER_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    maxConnectionsPerClient: int('LEDGER_MAX_CONNECTIONS_PER_CLIENT', 1024, 0, 1_000_000),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    problems.push(
+      `LEDGER_HEADERS_TIMEOUT_MS=${limits.headersTimeoutMs} must not exceed LEDGER_REQUEST_TIMEOUT_MS=${limits.requestTimeoutMs} (the headers are part of the request)`,
+    );
+  }
+  return limits;
 }
 
 function readPublicUrl(raw: string | undefined, problems: string[]): string | undefined {
@@ -266,6 +325,7 @@ function readViews(value: unknown, where: string, problems: string[]): ViewConfi
   }
   const views: ViewConfig[] = [];
   const names = new Set<string>(['memory']);
+  const stores = new SharedStores(problems);
   value.forEach((entry: unknown, i) => {
     const at = `${where}[${i}]`;
     if (!isObject(entry)) return problems.push(`${at} must be an object`);
@@ -298,6 +358,7 @@ function readViews(value: unknown, where: string, problems: string[]): ViewConfi
       const url = text('url', true) ?? '';
       if (url !== '' && !/^rediss?:\/\//.test(url)) problems.push(`${at}.url must be redis://host:port/db`);
       const prefix = text('prefix', false);
+      stores.redis(at, name, prefix);
       views.push({ ...common, kind, url, ...(prefix !== undefined && { prefix }) });
     } else if (kind === 'postgres') {
       const connectionString = text('connectionString', true) ?? '';
@@ -305,6 +366,7 @@ function readViews(value: unknown, where: string, problems: string[]): ViewConfi
       const schema = text('schema', false);
       if (table !== undefined && !/^[a-z_][a-z0-9_]{0,40}$/.test(table))
         problems.push(`${at}.table must be a lower-case SQL name of at most 41 characters`);
+      stores.postgres(at, name, table, schema);
       views.push({
         ...common,
         kind,
@@ -339,6 +401,62 @@ function readViews(value: unknown, where: string, problems: string[]): ViewConfi
     return undefined;
   });
   return views;
+}
+
+/**
+ * Two views on one store would overwrite each other's rows and checkpoints, and either could then answer
+ * "allowed" for a number the log says is suppressed: every view needs keys or tables of its own. The
+ * defaults are the stores' own (RedisView: `ledger:<name>`; PostgresView: `ledger_<name>`, sanitised),
+ * and a rebuild writes beside the live store (`<prefix>~staging`, `<table>_staging`).
+ */
+class SharedStores {
+  private readonly prefixes: { readonly name: string; readonly prefix: string }[] = [];
+  private readonly tables: { readonly name: string; readonly schema: string; readonly table: string }[] = [];
+
+  constructor(private readonly problems: string[]) {}
+
+  redis(at: string, name: string, explicit: string | undefined): void {
+    const prefix = explicit ?? `ledger:${name}`;
+    const label = `${at}.prefix "${prefix}"${explicit === undefined ? ' (the default for its name)' : ''}`;
+    if (/[*?[\]\\]/.test(prefix)) {
+      this.problems.push(
+        `${label} must not contain *, ?, [, ] or \\ (Redis reads them as a pattern): use letters, digits, ':', '-' or '_'`,
+      );
+    }
+    const spaces = (p: string): string[] => [`${p}:`, `${p}~staging:`];
+    for (const other of this.prefixes) {
+      if (other.prefix === prefix) {
+        this.problems.push(
+          `${label} is already used by view "${other.name}": give each Redis view its own prefix`,
+        );
+      } else if (
+        spaces(prefix).some((a) => spaces(other.prefix).some((b) => a.startsWith(b) || b.startsWith(a)))
+      ) {
+        this.problems.push(
+          `${label} overlaps the keys of view "${other.name}" (prefix "${other.prefix}"): give each Redis view a prefix that does not start with another's`,
+        );
+      }
+    }
+    this.prefixes.push({ name, prefix });
+  }
+
+  postgres(at: string, name: string, explicit: string | undefined, schema = 'public'): void {
+    const table = explicit ?? `ledger_${name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+    const label = `${at}.table "${table}"${explicit === undefined ? ' (the default for its name)' : ''}`;
+    for (const other of this.tables) {
+      if (other.schema !== schema) continue;
+      if (other.table === table) {
+        this.problems.push(
+          `${label} is already used by view "${other.name}": give each PostgreSQL view its own table`,
+        );
+      } else if (other.table === `${table}_staging` || table === `${other.table}_staging`) {
+        this.problems.push(
+          `${label} overlaps the tables of view "${other.name}" (table "${other.table}"; a rebuild writes <table>_staging_*): choose another table`,
+        );
+      }
+    }
+    this.tables.push({ name, schema, table });
+  }
 }
 
 function readConfigFile(

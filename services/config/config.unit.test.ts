@@ -160,6 +160,82 @@ describe('the system views ("views" in the configuration file)', () => {
   ])('refuses %j, saying what to fix', (views, message) => {
     expect(withViews(views)).toThrow(message);
   });
+
+  // Two views writing one store would each overwrite the other's rows and checkpoint: either could
+  // then answer "allowed" for a number the log says is suppressed.
+  it.each([
+    [
+      'two Redis views with one prefix',
+      [
+        { name: 'a', kind: 'redis', url: 'redis://x', prefix: 'crm' },
+        { name: 'b', kind: 'redis', url: 'redis://y', prefix: 'crm' },
+      ],
+      /views\[1\]\.prefix "crm" is already used by view "a": give each Redis view its own prefix/,
+    ],
+    [
+      "a Redis prefix equal to another view's default",
+      [
+        { name: 'a', kind: 'redis', url: 'redis://x' },
+        { name: 'b', kind: 'redis', url: 'redis://x', prefix: 'ledger:a' },
+      ],
+      /views\[1\]\.prefix "ledger:a" is already used by view "a"/,
+    ],
+    [
+      "a Redis prefix nested in another's keys",
+      [
+        { name: 'a', kind: 'redis', url: 'redis://x', prefix: 'crm' },
+        { name: 'b', kind: 'redis', url: 'redis://x', prefix: 'crm:b' },
+      ],
+      /views\[1\]\.prefix "crm:b" overlaps the keys of view "a" \(prefix "crm"\)/,
+    ],
+    [
+      "a Redis prefix on another view's rebuild keys",
+      [
+        { name: 'a', kind: 'redis', url: 'redis://x', prefix: 'crm' },
+        { name: 'b', kind: 'redis', url: 'redis://x', prefix: 'crm~staging' },
+      ],
+      /views\[1\]\.prefix "crm~staging" overlaps the keys of view "a"/,
+    ],
+    [
+      'a Redis prefix with glob characters',
+      [{ name: 'a', kind: 'redis', url: 'redis://x', prefix: 'crm*' }],
+      /views\[0\]\.prefix "crm\*" must not contain \*, \?, \[, \] or \\ \(Redis reads them as a pattern\)/,
+    ],
+    [
+      'two PostgreSQL views with one table',
+      [
+        { name: 'a', kind: 'postgres', connectionString: 'postgres://x', table: 'wh' },
+        { name: 'b', kind: 'postgres', connectionString: 'postgres://x', table: 'wh' },
+      ],
+      /views\[1\]\.table "wh" is already used by view "a": give each PostgreSQL view its own table/,
+    ],
+    [
+      'two PostgreSQL views whose names give one default table',
+      [
+        { name: 'a-b', kind: 'postgres', connectionString: 'postgres://x' },
+        { name: 'a_b', kind: 'postgres', connectionString: 'postgres://x' },
+      ],
+      /views\[1\]\.table "ledger_a_b" \(the default for its name\) is already used by view "a-b"/,
+    ],
+    [
+      "a PostgreSQL table on another view's rebuild tables",
+      [
+        { name: 'a', kind: 'postgres', connectionString: 'postgres://x', table: 'wh' },
+        { name: 'b', kind: 'postgres', connectionString: 'postgres://x', table: 'wh_staging' },
+      ],
+      /views\[1\]\.table "wh_staging" overlaps the tables of view "a"/,
+    ],
+  ])('refuses %s, saying what to fix', (_case, views, message) => {
+    expect(withViews(views)).toThrow(message);
+  });
+
+  it('takes PostgreSQL views with one table name in different schemas', () => {
+    const views = [
+      { name: 'a', kind: 'postgres', connectionString: 'postgres://x', table: 'wh' },
+      { name: 'b', kind: 'postgres', connectionString: 'postgres://x', table: 'wh', schema: 'other' },
+    ];
+    expect(withViews(views)().views).toEqual(views);
+  });
 });
 
 describe('the outbound gateway for confirmations', () => {
@@ -174,6 +250,27 @@ describe('the outbound gateway for confirmations', () => {
   it('refuses a URL that is not http(s)', () => {
     expect(() => loadConfig({ LEDGER_OUTBOUND_URL: 'sms.example.com' })).toThrow(
       /LEDGER_OUTBOUND_URL=sms\.example\.com must be an http\(s\) URL/,
+    );
+  });
+});
+
+describe('the HTTP limits', () => {
+  it('have defaults that close slow clients and cap connections per client', () => {
+    expect(loadConfig({}).http).toEqual({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      idleTimeoutMs: 120_000,
+      keepAliveTimeoutMs: 72_000,
+      maxConnectionsPerClient: 1024,
+    });
+  });
+
+  it('refuse headers allowed longer than the whole request, or an idle timeout a check could outwait', () => {
+    expect(() =>
+      loadConfig({ LEDGER_REQUEST_TIMEOUT_MS: '1000', LEDGER_HEADERS_TIMEOUT_MS: '2000' }),
+    ).toThrow(/LEDGER_HEADERS_TIMEOUT_MS=2000 must not exceed LEDGER_REQUEST_TIMEOUT_MS=1000/);
+    expect(() => loadConfig({ LEDGER_IDLE_TIMEOUT_MS: '1000', LEDGER_READ_WAIT_MS: '2000' })).toThrow(
+      /LEDGER_IDLE_TIMEOUT_MS=1000 must be more than LEDGER_READ_WAIT_MS=2000/,
     );
   });
 });

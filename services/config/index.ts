@@ -3,6 +3,7 @@ export {
   SETTINGS,
   type Config,
   type KafkaConfig,
+  type HttpLimits,
   type ViewConfig,
   type RedisViewConfig,
   type PostgresViewConfig,

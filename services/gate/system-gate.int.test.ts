@@ -16,6 +16,7 @@ class HeldView implements SystemView {
   readonly inner = new MemoryView('inner');
   held: Promise<void> = Promise.resolve();
   readFails = false;
+  readonly failsFor = new Set<E164>();
 
   constructor(readonly name = 'held') {}
   open = (): Promise<void> => Promise.resolve();
@@ -27,7 +28,7 @@ class HeldView implements SystemView {
   }
   quarantine = (record: Undecodable): Promise<void> => this.inner.quarantine(record);
   check(phone: E164, brand: string, program?: string): Promise<ViewAnswer> {
-    if (this.readFails) return Promise.reject(new Error('connection reset'));
+    if (this.readFails || this.failsFor.has(phone)) return Promise.reject(new Error('connection reset'));
     const state = rowFor(scopeStates(this.inner.history(phone)), brand, program);
     return Promise.resolve(
       state === undefined
@@ -140,5 +141,55 @@ describe('checks against a system view fail closed (DESIGN.md §4)', () => {
     });
     gate.resume();
     expect(await ask(phoneNo(6))).toMatchObject({ allowed: true, status: 'no_record' });
+  });
+
+  describe('the batch check through the view (POST /v1/suppressions/check?system=)', () => {
+    const askMany = async (phones: readonly E164[], minPosition?: Position) =>
+      (
+        await gate.statusMany(phones, {
+          brand: 'acme',
+          ...(minPosition !== undefined && { minPosition: [{ partition: 0, position: minPosition }] }),
+        })
+      ).answers;
+
+    it("answers each phone from the view's store; a phone whose read fails is unknown on its own", async () => {
+      runner.start();
+      await runner.whenReady();
+      const [write] = await log.append([uniqueOptOut(phoneNo(10))]);
+      view.failsFor.add(phoneNo(12));
+      expect(await askMany([phoneNo(10), phoneNo(11), phoneNo(12)], write?.position)).toEqual([
+        { allowed: false, status: 'opted_out' },
+        { allowed: true, status: 'no_record' },
+        { allowed: false, status: 'unknown' },
+      ]);
+    });
+
+    it('while the view replays, or is paused: every phone unknown', async () => {
+      let release = (): void => undefined;
+      view.held = new Promise((resolve) => (release = resolve));
+      runner.start();
+      expect(await askMany([phoneNo(13), phoneNo(14)])).toEqual([
+        { allowed: false, status: 'unknown' },
+        { allowed: false, status: 'unknown' },
+      ]);
+      release();
+      await runner.whenReady();
+      gate.pause('switching');
+      expect(await askMany([phoneNo(13)])).toEqual([{ allowed: false, status: 'unknown' }]);
+    });
+
+    it("when the caller's write is not applied in time: every phone unknown, after one wait, not one per phone", async () => {
+      runner.start();
+      await runner.whenReady();
+      let release = (): void => undefined;
+      view.held = new Promise((resolve) => (release = resolve));
+      const [write] = await log.append([uniqueOptOut(phoneNo(15))]);
+      const phones = Array.from({ length: 200 }, (_, i) => phoneNo(100 + i));
+      const waits = jest.spyOn(runner, 'waitFor');
+      const answers = await askMany(phones, write?.position);
+      expect(waits).toHaveBeenCalledTimes(1);
+      expect(answers.every((a) => !a.allowed && a.status === 'unknown')).toBe(true);
+      release();
+    });
   });
 });

@@ -26,6 +26,22 @@ import {
 
 /** How far ahead of the ledger's clock an occurredAt may be (clock skew between systems). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+/**
+ * The earliest occurredAt taken. No text-message consent predates 1990 (the TCPA is of 1991, the first
+ * SMS of 1992): an earlier time is a data error — an epoch-zero or year-1 default — and an opt-out
+ * dated then would be lifted by any stale opt-in.
+ */
+export const MIN_OCCURRED_AT = Date.UTC(1990, 0, 1);
+
+/**
+ * When a reply happened: the provider's receivedAt, never later than now and never before 1990. A
+ * provider's zero or epoch default would date a STOP to 1970, and any stale opt-in dated after that
+ * could then lift it; a STOP is never refused for its date, so such a time falls back to now.
+ */
+function replyTime(receivedAt: number | undefined, now: number): number {
+  if (receivedAt === undefined || receivedAt < MIN_OCCURRED_AT) return now;
+  return Math.min(receivedAt, now);
+}
 
 export interface RecordConsent {
   readonly type: 'opt_out' | 'opt_in';
@@ -96,6 +112,12 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
   }
   assertName('brand', command.brand);
   if (command.eventId !== undefined) assertCallerId(command.eventId);
+  if (occurredAt < MIN_OCCURRED_AT) {
+    throw new LedgerError(
+      'invalid_request',
+      `occurredAt ${new Date(occurredAt).toISOString()} is before 1990; send the time the person asked (ISO 8601, e.g. 2026-01-31T12:00:00Z)`,
+    );
+  }
   if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
     throw new LedgerError(
       'invalid_request',
@@ -209,7 +231,7 @@ export function decideInbound(
     brand: message.brand,
     ...(message.program !== undefined && { program: message.program }),
     scope,
-    occurredAt: Math.min(message.receivedAt ?? now, now),
+    occurredAt: replyTime(message.receivedAt, now),
     recordedAt: now,
     source: 'sms_reply' as const,
     sourceSystem: message.sourceSystem,

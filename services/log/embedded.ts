@@ -77,6 +77,7 @@ export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
         'SELECT position, body FROM events WHERE phone = ? ORDER BY position',
       ),
       head: this.db.prepare<[], { head: number | null }>('SELECT MAX(position) AS head FROM events'),
+      count: this.db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM events WHERE position <= ?'),
       getCheckpoint: this.db.prepare<[string], { position: number }>(
         'SELECT position FROM checkpoints WHERE consumer = ?',
       ),
@@ -281,6 +282,14 @@ export class EmbeddedEventLog implements EventLog, PhoneHistorySource {
 
   head(): Promise<Cursor> {
     return this.guard(() => [this.lastPosition]);
+  }
+
+  /**
+   * How many records there are up to `upTo`. Not the head: SQLite's AUTOINCREMENT spends a position on
+   * an insert that a duplicate event id turns into nothing, so positions have gaps.
+   */
+  count(upTo: Cursor): Promise<number> {
+    return this.guard(() => this.statements.count.get(upTo[0] ?? 0)?.n ?? 0);
   }
 
   /** The last position of the only partition. */

@@ -63,6 +63,11 @@ export interface EventLog {
   append(events: readonly LedgerEvent[]): Promise<readonly Appended[]>;
   /** The last position of every partition. */
   head(): Promise<Cursor>;
+  /**
+   * How many records the log holds up to `upTo`, for logs whose positions can skip (the embedded log
+   * spends one on a duplicate). Absent: positions are dense, and the sum of `upTo` is the count.
+   */
+  count?(upTo: Cursor): Promise<number>;
   /** Delivers every partition from the consumer's checkpoints onwards, then follows the log, until stopped. */
   consume(spec: ConsumerSpec): Consumption;
   /**

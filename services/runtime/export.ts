@@ -25,7 +25,8 @@ export interface LogExport {
  */
 export async function exportLog(log: EventLog): Promise<LogExport> {
   const head = await log.head();
-  const records = head.reduce((sum: number, p) => sum + p, 0);
+  // What the stream will really carry: positions a duplicate skipped are not records.
+  const records = (await log.count?.(head)) ?? head.reduce((sum: number, p) => sum + p, 0);
   const stream = new PassThrough();
   const reached: number[] = head.map(() => START);
   const done = (): boolean => head.every((h, p) => (reached[p] ?? START) >= h);

@@ -46,6 +46,21 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
   gauge('ledger_view_applied_total', 'Records the view has applied, summed over partitions', (s) =>
     s.position.reduce((sum: number, p) => sum + p, 0),
   );
+  new Gauge({
+    name: 'ledger_view_position',
+    help: 'The last log position the view has applied, per partition (compare with the token a write returned)',
+    labelNames: ['view', 'kind', 'partition'] as const,
+    registers: [registry],
+    collect() {
+      // Reset first: a partition or view that is no longer reported must not linger at its old value.
+      this.reset();
+      for (const status of views()) {
+        status.position.forEach((position, partition) =>
+          this.set({ view: status.name, kind: status.kind, partition: String(partition) }, position),
+        );
+      }
+    },
+  });
   gauge('ledger_view_lag_events', 'Events on the log the view has not applied yet', (s) => s.lagEvents);
   gauge('ledger_view_lag_seconds', 'How long the view has been behind the log', (s) => s.lagMs / 1000);
   gauge('ledger_view_healthy', '1 when the view applies the log without errors', (s) => (s.healthy ? 1 : 0));
