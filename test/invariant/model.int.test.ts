@@ -53,6 +53,8 @@ describe('the invariant, in process: no check answers allowed where the fold of 
     );
     await fc.assert(
       fc.asyncProperty(steps, async (sequence) => {
+        tally.sequences += 1;
+        tally.steps += sequence.length;
         const dir = tempDir('ledger-invariant-');
         const ledger = await openInProcess(dir);
         try {
@@ -79,8 +81,6 @@ describe('the invariant, in process: no check answers allowed where the fold of 
               onAnswer: () => (tally.checks += 1),
             })),
           ];
-          tally.sequences += 1;
-          tally.steps += sequence.length;
           tally.requests += driver.requests;
           if (violations.length > 0) {
             tally.violations += 1;
