@@ -59,6 +59,8 @@ const FAULTS: readonly Fault[] = [
 ];
 
 const parameters = propertyParameters<[unknown]>(3);
+// A sequence takes 10-20 s (processes start, restart, settle); shrinking a failure gets what is left.
+const timeLimitMs = Math.max(240_000, parameters.numRuns * 40_000);
 const tally = new Tally('faults', parameters.seed);
 afterAll(() => tally.print());
 
@@ -130,172 +132,182 @@ describe('the invariant under faults: a real ledger with Redis, PostgreSQL and w
     await db.end();
   });
 
-  it('holds through SIGKILLs, store outages and wiped stores, for random sequences', async () => {
-    const step: fc.Arbitrary<Step | FaultStep> = fc.oneof(
-      {
-        weight: 3,
-        arbitrary: stepArb({
-          nulAndLoneSurrogates: !KNOWN_OPEN.nulOrLoneSurrogateStopsPostgres,
-          reusedMessageIds: !KNOWN_OPEN.reusedMessageIdDropsStop,
-        }),
-      },
-      {
-        weight: 1,
-        arbitrary: fc.record({ kind: fc.constant('fault' as const), fault: fc.constantFrom(...FAULTS) }),
-      },
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 4, maxLength: 16 }), async (sequence) => {
-        tally.sequences += 1;
-        tally.steps += sequence.length;
-        const id = randomUUID().slice(0, 8);
-        const prefix = `test:invariant:${id}`;
-        const table = `inv_${id}`;
-        const dir = tempDir('ledger-invariant-');
-        const redisProxy = new TcpProxy(REDIS_PORT);
-        const pgProxy = new TcpProxy(PG_PORT);
-        const crm = await crmReceiver();
-        let child: ChildLedger | undefined;
-        try {
-          await redisProxy.up();
-          await pgProxy.up();
-          const configFile = join(dir, 'ledger.json');
-          writeFileSync(
-            configFile,
-            JSON.stringify({
-              views: [
-                { name: 'crm-redis', kind: 'redis', url: `redis://${redisProxy.url}/0`, prefix },
-                {
-                  name: 'warehouse',
-                  kind: 'postgres',
-                  connectionString: `postgres://postgres@${pgProxy.url}/test`,
-                  table,
-                },
-                { name: 'salesforce', kind: 'webhook', url: crm.url, maxAttempts: 3 },
-              ],
-            }),
-          );
-          const start = async (): Promise<Http> => {
-            child = await startChild(dir, { LEDGER_CONFIG_FILE: configFile, LEDGER_READ_WAIT_MS: '500' });
-            const http = fetching(child);
-            // The central view has replayed the log; a system view behind a fault may not be ready.
-            await eventually(
-              async () =>
-                expect((await viewStatuses(http)).find((v) => v.kind === 'memory')?.ready).toBe(true),
-              { timeoutMs: 15_000, intervalMs: 50 },
+  it(
+    'holds through SIGKILLs, store outages and wiped stores, for random sequences',
+    async () => {
+      const step: fc.Arbitrary<Step | FaultStep> = fc.oneof(
+        {
+          weight: 3,
+          arbitrary: stepArb({
+            nulAndLoneSurrogates: !KNOWN_OPEN.nulOrLoneSurrogateStopsPostgres,
+            reusedMessageIds: !KNOWN_OPEN.reusedMessageIdDropsStop,
+          }),
+        },
+        {
+          weight: 1,
+          arbitrary: fc.record({ kind: fc.constant('fault' as const), fault: fc.constantFrom(...FAULTS) }),
+        },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { minLength: 4, maxLength: 16 }), async (sequence) => {
+          tally.sequences += 1;
+          tally.steps += sequence.length;
+          const id = randomUUID().slice(0, 8);
+          const prefix = `test:invariant:${id}`;
+          const table = `inv_${id}`;
+          const dir = tempDir('ledger-invariant-');
+          const redisProxy = new TcpProxy(REDIS_PORT);
+          const pgProxy = new TcpProxy(PG_PORT);
+          const crm = await crmReceiver();
+          let child: ChildLedger | undefined;
+          try {
+            await redisProxy.up();
+            await pgProxy.up();
+            const configFile = join(dir, 'ledger.json');
+            writeFileSync(
+              configFile,
+              JSON.stringify({
+                views: [
+                  { name: 'crm-redis', kind: 'redis', url: `redis://${redisProxy.url}/0`, prefix },
+                  {
+                    name: 'warehouse',
+                    kind: 'postgres',
+                    connectionString: `postgres://postgres@${pgProxy.url}/test`,
+                    table,
+                  },
+                  { name: 'salesforce', kind: 'webhook', url: crm.url, maxAttempts: 3 },
+                ],
+              }),
             );
-            return http;
-          };
-          let http = await start();
-          const driver = new Driver(http);
-          const down = { redis: false, postgres: false, crm: false };
+            const start = async (): Promise<Http> => {
+              child = await startChild(
+                dir,
+                { LEDGER_CONFIG_FILE: configFile, LEDGER_READ_WAIT_MS: '500' },
+                [],
+                // A shared 2-core machine under load takes 10 s and more to start a ledger.
+                { startTimeoutMs: 60_000 },
+              );
+              const http = fetching(child);
+              // The central view has replayed the log; a system view behind a fault may not be ready.
+              await eventually(
+                async () =>
+                  expect((await viewStatuses(http)).find((v) => v.kind === 'memory')?.ready).toBe(true),
+                { timeoutMs: 15_000, intervalMs: 50 },
+              );
+              return http;
+            };
+            let http = await start();
+            const driver = new Driver(http);
+            const down = { redis: false, postgres: false, crm: false };
 
-          const noFailOpen = async (when: string): Promise<void> => {
+            const noFailOpen = async (when: string): Promise<void> => {
+              const { fold, head } = await readLog(http);
+              const violations = await checkPaths(http, {
+                fold,
+                head,
+                targets: TARGETS,
+                systems: SYSTEMS,
+                exact: false,
+                onAnswer: () => (tally.checks += 1),
+              });
+              if (violations.length > 0) throw new Error(report(violations, when));
+            };
+
+            for (const [index, item] of sequence.entries()) {
+              if (item.kind !== 'fault') {
+                await driver.apply(item);
+                continue;
+              }
+              tally.fault(item.fault);
+              switch (item.fault) {
+                case 'kill':
+                  await child?.kill('SIGKILL');
+                  http = await start();
+                  driver.retarget(http);
+                  break;
+                case 'redis':
+                  await (down.redis ? redisProxy.up() : redisProxy.down());
+                  down.redis = !down.redis;
+                  break;
+                case 'postgres':
+                  await (down.postgres ? pgProxy.up() : pgProxy.down());
+                  down.postgres = !down.postgres;
+                  break;
+                case 'flushRedis': {
+                  const keys = await redis.keys(`${prefix}:*`);
+                  if (keys.length > 0) await redis.del(...keys);
+                  break;
+                }
+                case 'truncatePostgres':
+                  await db.query(`TRUNCATE "${table}_suppressions", "${table}_facts"`).catch(() => undefined);
+                  break;
+                case 'crmRefuses':
+                  crm.refuse(down.crm ? undefined : 400);
+                  down.crm = !down.crm;
+                  break;
+                default: {
+                  const never: never = item.fault;
+                  throw new Error(`unknown fault ${String(never)}`);
+                }
+              }
+              await noFailOpen(`after fault ${index} (${item.fault})`);
+            }
+
+            // Heal everything, let the views settle, then the whole invariant.
+            if (down.redis) await redisProxy.up();
+            if (down.postgres) await pgProxy.up();
+            crm.refuse(undefined);
+            const settled = http;
+            await eventually(
+              async () => {
+                const views = await viewStatuses(settled);
+                expect(views.every((v) => !v.healthy || (v.ready && v.lag.events === 0))).toBe(true);
+              },
+              { timeoutMs: 30_000, intervalMs: 100 },
+            ).catch(() => undefined);
             const { fold, head } = await readLog(http);
-            const violations = await checkPaths(http, {
-              fold,
-              head,
-              targets: TARGETS,
-              systems: SYSTEMS,
-              exact: false,
-              onAnswer: () => (tally.checks += 1),
-            });
-            if (violations.length > 0) throw new Error(report(violations, when));
-          };
-
-          for (const [index, item] of sequence.entries()) {
-            if (item.kind !== 'fault') {
-              await driver.apply(item);
-              continue;
-            }
-            tally.fault(item.fault);
-            switch (item.fault) {
-              case 'kill':
-                await child?.kill('SIGKILL');
-                http = await start();
-                driver.retarget(http);
-                break;
-              case 'redis':
-                await (down.redis ? redisProxy.up() : redisProxy.down());
-                down.redis = !down.redis;
-                break;
-              case 'postgres':
-                await (down.postgres ? pgProxy.up() : pgProxy.down());
-                down.postgres = !down.postgres;
-                break;
-              case 'flushRedis': {
-                const keys = await redis.keys(`${prefix}:*`);
-                if (keys.length > 0) await redis.del(...keys);
-                break;
-              }
-              case 'truncatePostgres':
-                await db.query(`TRUNCATE "${table}_suppressions", "${table}_facts"`).catch(() => undefined);
-                break;
-              case 'crmRefuses':
-                crm.refuse(down.crm ? undefined : 400);
-                down.crm = !down.crm;
-                break;
-              default: {
-                const never: never = item.fault;
-                throw new Error(`unknown fault ${String(never)}`);
-              }
-            }
-            await noFailOpen(`after fault ${index} (${item.fault})`);
+            const violations = [
+              ...driver.problems.map((p): Violation => ({ kind: 'drive', path: p.what, detail: p.answer })),
+              ...lostWrites(fold, driver.acknowledged),
+              ...(await checkPaths(http, {
+                fold,
+                head,
+                targets: TARGETS,
+                systems: SYSTEMS,
+                exact: true,
+                direct: [
+                  redisRows(redis, prefix, 'crm-redis'),
+                  redisSets(redis, prefix, 'crm-redis'),
+                  postgresCheck(db, table, 'warehouse'),
+                  crm.records.reader('salesforce'),
+                ],
+                onAnswer: () => (tally.checks += 1),
+              })),
+            ];
+            tally.requests += driver.requests;
+            if (violations.length > 0) throw new Error(report(violations, 'once settled'));
+          } catch (error) {
+            tally.violations += 1;
+            throw error;
+          } finally {
+            await child?.kill('SIGKILL');
+            await redisProxy.down();
+            await pgProxy.down();
+            await crm.close();
+            const keys = await redis.keys(`${prefix}:*`);
+            if (keys.length > 0) await redis.del(...keys);
+            const tables = await db.query<{ tablename: string }>(
+              `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1`,
+              [`${table}%`],
+            );
+            for (const { tablename } of tables.rows)
+              await db.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
+            removeDir(dir);
           }
-
-          // Heal everything, let the views settle, then the whole invariant.
-          if (down.redis) await redisProxy.up();
-          if (down.postgres) await pgProxy.up();
-          crm.refuse(undefined);
-          const settled = http;
-          await eventually(
-            async () => {
-              const views = await viewStatuses(settled);
-              expect(views.every((v) => !v.healthy || (v.ready && v.lag.events === 0))).toBe(true);
-            },
-            { timeoutMs: 30_000, intervalMs: 100 },
-          ).catch(() => undefined);
-          const { fold, head } = await readLog(http);
-          const violations = [
-            ...driver.problems.map((p): Violation => ({ kind: 'drive', path: p.what, detail: p.answer })),
-            ...lostWrites(fold, driver.acknowledged),
-            ...(await checkPaths(http, {
-              fold,
-              head,
-              targets: TARGETS,
-              systems: SYSTEMS,
-              exact: true,
-              direct: [
-                redisRows(redis, prefix, 'crm-redis'),
-                redisSets(redis, prefix, 'crm-redis'),
-                postgresCheck(db, table, 'warehouse'),
-                crm.records.reader('salesforce'),
-              ],
-              onAnswer: () => (tally.checks += 1),
-            })),
-          ];
-          tally.requests += driver.requests;
-          if (violations.length > 0) throw new Error(report(violations, 'once settled'));
-        } catch (error) {
-          tally.violations += 1;
-          throw error;
-        } finally {
-          await child?.kill('SIGKILL');
-          await redisProxy.down();
-          await pgProxy.down();
-          await crm.close();
-          const keys = await redis.keys(`${prefix}:*`);
-          if (keys.length > 0) await redis.del(...keys);
-          const tables = await db.query<{ tablename: string }>(
-            `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1`,
-            [`${table}%`],
-          );
-          for (const { tablename } of tables.rows)
-            await db.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
-          removeDir(dir);
-        }
-      }),
-      { ...parameters, interruptAfterTimeLimit: 240_000 },
-    );
-  }, 600_000);
+        }),
+        { ...parameters, interruptAfterTimeLimit: timeLimitMs },
+      );
+    },
+    timeLimitMs + 120_000,
+  );
 });
