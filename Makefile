@@ -33,8 +33,8 @@ test: build ## typecheck, lint, then every test suite (unit, integration, end-to
 	npm run -s lint
 	infra/kafka/with-kafka.sh npx jest --ci
 
-test-deep: build ## the never-fail-open property suite at 10x its sequences (LEDGER_PROPERTY_SEED=<seed> replays one)
-	LEDGER_PROPERTY_RUNS=$${LEDGER_PROPERTY_RUNS:-10} npx jest --ci test/invariant
+test-deep: build ## the never-fail-open property suite at 10x, Kafka layer included (LEDGER_PROPERTY_SEED=<seed> replays)
+	LEDGER_PROPERTY_RUNS=$${LEDGER_PROPERTY_RUNS:-10} LEDGER_PROPERTY_KAFKA=1 infra/kafka/with-kafka.sh npx jest --ci test/invariant test/kafka/invariant
 
 test-unit: install ## the fast unit tests only
 	npx jest --selectProjects unit

@@ -19,4 +19,6 @@ export const KNOWN_OPEN = {
   wipedStoreAnswersAllowed: leftOut('wipedStoreAnswersAllowed'),
   /** A webhook change the receiver refused is dead-lettered and the view stays healthy. */
   deadLetterLeavesWebhookHealthy: leftOut('deadLetterLeavesWebhookHealthy'),
+  /** On Kafka, a gate that could not read the log for longer than its bound answers from its stale view. */
+  staleGateAnswers: leftOut('staleGateAnswers'),
 } as const;

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka, Message, RecordMetadata } from 'kafkajs';
 import { createEventCodec, loadCatalogue } from '../../services/codec/index.js';
@@ -289,8 +290,13 @@ export class LocalCluster {
     readonly brokers: readonly string[],
   ) {}
 
-  static async up(runDir: string, nodes: number): Promise<LocalCluster> {
-    const env = { KAFKA_RUN_DIR: runDir, KAFKA_NODES: String(nodes) };
+  /** `portBase` (KAFKA_PORT_BASE) keeps a 1-node cluster of its own off the shared test broker's port. */
+  static async up(runDir: string, nodes: number, portBase?: number): Promise<LocalCluster> {
+    const env = {
+      KAFKA_RUN_DIR: runDir,
+      KAFKA_NODES: String(nodes),
+      ...(portBase !== undefined && { KAFKA_PORT_BASE: String(portBase) }),
+    };
     await runScript('kafka-up.sh', [], env, 150_000);
     const bootstrap = await runScript('kafka-tool.sh', ['bootstrap'], env, 10_000);
     return new LocalCluster(runDir, nodes, bootstrap.trim().split(','));
@@ -304,6 +310,12 @@ export class LocalCluster {
   /** SIGKILL one node: a crash, no controlled shutdown. */
   kill(node: number): Promise<string> {
     return runScript('kafka-kill-node.sh', [String(node)], { KAFKA_RUN_DIR: this.runDir }, 30_000);
+  }
+
+  /** SIGSTOP (freeze: connections stay open, nothing answers) or SIGCONT one node. */
+  signal(node: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    const pid = Number(readFileSync(join(this.runDir, `node-${node}`, 'pid'), 'utf8').trim());
+    process.kill(pid, signal);
   }
 
   /** Starts a stopped node again with its data; resolves once the cluster lists it. */

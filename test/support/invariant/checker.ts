@@ -4,8 +4,10 @@ import type { Acknowledged, Http } from './steps.js';
 /** One way the invariant was broken, with what the fold said and what the path answered. */
 export interface Violation {
   /** fail_open: allowed where the fold suppresses; lost: an acknowledged write is not on the log;
-   *  mismatch: a path that claims to vouch for its data disagrees with the fold (failing closed). */
-  readonly kind: 'fail_open' | 'lost' | 'mismatch' | 'drive';
+   *  mismatch: a path that claims to vouch for its data disagrees with the fold (failing closed);
+   *  stopped: a view that never caught up once every fault healed; drive: a 5xx, or an opt-out
+   *  reply answered without its event. */
+  readonly kind: 'fail_open' | 'lost' | 'mismatch' | 'stopped' | 'drive';
   readonly path: string;
   readonly detail: string;
 }
@@ -99,6 +101,8 @@ export interface CheckOptions {
   readonly direct?: readonly DirectReader[];
   /** After the system has settled: answers must equal the fold (or fail closed), not only not fail open. */
   readonly exact: boolean;
+  /** Also ask the central view without minPosition (always asked once settled, `exact`). */
+  readonly unwaited?: boolean;
   /** Counts every answer judged. */
   readonly onAnswer?: () => void;
 }
@@ -134,7 +138,9 @@ export async function checkPaths(http: Http, options: CheckOptions): Promise<Vio
   const one = async (t: Target): Promise<void> => {
     const phone = encodeURIComponent(t.phone);
     await single('central GET ?minPosition', `/v1/suppressions/${phone}?${query(t, minPosition)}`, t);
-    if (exact) await single('central GET', `/v1/suppressions/${phone}?${query(t, '')}`, t);
+    if (exact || options.unwaited === true) {
+      await single('central GET', `/v1/suppressions/${phone}?${query(t, '')}`, t);
+    }
     for (const system of systems) {
       await single(
         `?system=${system}&minPosition`,

@@ -308,9 +308,10 @@ export class Driver {
     this.requests += 1;
     try {
       const answer = await this.http(method, path, body);
-      if (answer.status >= 500) {
+      // 503 is an honest refusal (the write was not acknowledged; the caller retries); 500 is a fault.
+      if (answer.status === 500) {
         this.problems.push({
-          what: `5xx from ${method} ${path}`,
+          what: `500 from ${method} ${path}`,
           answer: `${JSON.stringify(body)} → ${answer.status} ${answer.text}`,
         });
       }
