@@ -7,7 +7,7 @@ ifneq ($(NODE_HEADERS),)
 export npm_config_nodedir ?= /usr
 endif
 
-.PHONY: help install build run test test-unit lint typecheck format clean bench
+.PHONY: help install build run test test-unit test-deep lint typecheck format clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test: build ## typecheck, lint, then every test suite (unit, integration, end-to
 	npm run -s typecheck
 	npm run -s lint
 	infra/kafka/with-kafka.sh npx jest --ci
+
+test-deep: build ## the never-fail-open property suite at 10x, Kafka layer included (LEDGER_PROPERTY_SEED=<seed> replays)
+	LEDGER_PROPERTY_RUNS=$${LEDGER_PROPERTY_RUNS:-10} LEDGER_PROPERTY_KAFKA=1 infra/kafka/with-kafka.sh npx jest --ci test/invariant test/kafka/invariant
 
 test-unit: install ## the fast unit tests only
 	npx jest --selectProjects unit

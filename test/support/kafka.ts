@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { randomInt, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka, Message, RecordMetadata } from 'kafkajs';
@@ -290,6 +290,7 @@ export class LocalCluster {
     readonly brokers: readonly string[],
   ) {}
 
+  /** `portBase` (KAFKA_PORT_BASE) keeps a 1-node cluster of its own off the shared test broker's port. */
   static async up(runDir: string, nodes: number, portBase?: number): Promise<LocalCluster> {
     const env = {
       KAFKA_RUN_DIR: runDir,
@@ -313,16 +314,17 @@ export class LocalCluster {
 
   /** SIGSTOP one node: a broker that hangs (a GC pause, a frozen VM), connections open, no answers. */
   freeze(node: number): void {
-    process.kill(this.pid(node), 'SIGSTOP');
+    this.signal(node, 'SIGSTOP');
   }
 
   /** SIGCONT a frozen node. */
   thaw(node: number): void {
-    process.kill(this.pid(node), 'SIGCONT');
+    this.signal(node, 'SIGCONT');
   }
 
-  private pid(node: number): number {
-    return Number(readFileSync(resolve(this.runDir, `node-${node}`, 'pid'), 'utf8').trim());
+  /** SIGSTOP (freeze: connections stay open, nothing answers) or SIGCONT one node. */
+  signal(node: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    process.kill(Number(readFileSync(resolve(this.runDir, `node-${node}`, 'pid'), 'utf8').trim()), signal);
   }
 
   /** Starts a stopped node again with its data; resolves once the cluster lists it. */

@@ -51,6 +51,7 @@ export async function startChild(
   dataDir: string,
   env: Record<string, string> = {},
   args: readonly string[] = [],
+  { startTimeoutMs = 15_000 }: { startTimeoutMs?: number } = {},
 ): Promise<ChildLedger> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "make build" before the end-to-end tests`);
   const child = spawn(process.execPath, [CLI, 'start', ...args], {
@@ -64,7 +65,11 @@ export async function startChild(
   });
   let output = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ledger did not start within 15 s:\n${output}`)), 15_000);
+    // A child that did not start is killed, not left running (and holding jest open) after the test.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ledger did not start within ${startTimeoutMs / 1000} s:\n${output}`));
+    }, startTimeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on (http:\/\/\S+)/.exec(output);
