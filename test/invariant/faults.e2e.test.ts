@@ -21,7 +21,6 @@ import { BRANDS, Driver, PHONES, stepArb, type Http, type Step } from '../suppor
 import { eventually } from '../support/eventually.js';
 import { removeDir, startChild, tempDir, type ChildLedger } from '../support/ledger-harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { KNOWN_OPEN } from './known-open.js';
 
 /**
  * Layer 2 of the invariant (DESIGN §8): a real `ledger start` process with Redis, PostgreSQL and webhook
@@ -55,8 +54,9 @@ const FAULTS: readonly Fault[] = [
   'kill',
   'redis',
   'postgres',
-  ...(KNOWN_OPEN.wipedStoreAnswersAllowed ? [] : (['flushRedis', 'truncatePostgres'] as const)),
-  ...(KNOWN_OPEN.deadLetterLeavesWebhookHealthy ? [] : (['crmRefuses'] as const)),
+  'flushRedis',
+  'truncatePostgres',
+  'crmRefuses',
 ];
 
 const parameters = propertyParameters<[unknown]>(3);
@@ -140,8 +140,8 @@ describe('the invariant under faults: a real ledger with Redis, PostgreSQL and w
         {
           weight: 3,
           arbitrary: stepArb({
-            nulAndLoneSurrogates: !KNOWN_OPEN.nulOrLoneSurrogateStopsPostgres,
-            reusedMessageIds: !KNOWN_OPEN.reusedMessageIdDropsStop,
+            nulAndLoneSurrogates: true,
+            reusedMessageIds: true,
           }),
         },
         {

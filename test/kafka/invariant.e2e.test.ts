@@ -13,7 +13,6 @@ import { BRANDS, Driver, PHONES, stepArb, type Http, type Step } from '../suppor
 import { eventually } from '../support/eventually.js';
 import { LocalCluster, testBrokers } from '../support/kafka.js';
 import { removeDir, startChild, tempDir, type ChildLedger } from '../support/ledger-harness.js';
-import { KNOWN_OPEN } from '../invariant/known-open.js';
 
 /**
  * Layer 3 of the invariant (DESIGN §8), on Kafka: an intake process and a gate process (`--role`) on a
@@ -38,11 +37,7 @@ interface FaultStep {
   readonly kind: 'fault';
   readonly fault: Fault;
 }
-const FAULTS: readonly Fault[] = [
-  'killBroker',
-  'freezeBroker',
-  ...(KNOWN_OPEN.staleGateAnswers ? [] : (['freezeGate'] as const)),
-];
+const FAULTS: readonly Fault[] = ['killBroker', 'freezeBroker', 'freezeGate'];
 
 const parameters = propertyParameters<[unknown]>(2);
 const timeLimitMs = Math.max(300_000, parameters.numRuns * 90_000);
@@ -98,7 +93,7 @@ describeKafka(
             weight: 3,
             arbitrary: stepArb({
               nulAndLoneSurrogates: true,
-              reusedMessageIds: !KNOWN_OPEN.reusedMessageIdDropsStop,
+              reusedMessageIds: true,
             }),
           },
           {
