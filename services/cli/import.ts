@@ -115,6 +115,11 @@ export interface ImportProgress {
   stop(): void;
 }
 
+/** The last eight ASCII digits: the same for every spelling of one number (an E.164 ends like it). */
+function orderKey(phone: string): string {
+  return phone.replace(/[^0-9]/g, '').slice(-8);
+}
+
 /**
  * Streams a CSV (header row; or JSON Lines when the file ends in .jsonl) to a running ledger through
  * `POST /v1/events`, `concurrency` requests at a time, and reports every line it could not record.
@@ -140,6 +145,10 @@ export async function importFile(
   };
   options.progress?.start(size);
   const inFlight = new Set<Promise<void>>();
+  // Rows of one number go in file order: sent side by side, "opt_in then opt_out" could reach the log
+  // reversed and leave the number allowed. Keyed coarsely (last digits), so any spelling of a number
+  // shares its chain; an unrelated number that shares the key only waits its turn.
+  const lastOfNumber = new Map<string, Promise<void>>();
   const send = async (line: number, record: ImportRecord): Promise<void> => {
     const reply = await call(options.baseUrl, 'POST', '/v1/events', record);
     if (reply.status === 201) counts.recorded += 1;
@@ -161,9 +170,20 @@ export async function importFile(
     const record = typeof row === 'string' ? row : importRecord(row, defaults);
     if (typeof record === 'string') reject(line, record);
     else {
-      const request = send(line, record);
+      const key = orderKey(record.phone);
+      const before = lastOfNumber.get(key);
+      const request =
+        before === undefined
+          ? send(line, record)
+          : before.catch(() => undefined).then(() => send(line, record));
+      lastOfNumber.set(key, request);
       inFlight.add(request);
-      void request.finally(() => inFlight.delete(request)).catch(() => undefined);
+      void request
+        .finally(() => {
+          inFlight.delete(request);
+          if (lastOfNumber.get(key) === request) lastOfNumber.delete(key);
+        })
+        .catch(() => undefined);
       if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
     }
     options.progress?.update(stream.bytesRead, counts);
