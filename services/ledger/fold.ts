@@ -170,7 +170,7 @@ export function effectiveState(
     return lastIn === undefined ? NO_RECORD : { status: 'opted_in', allowed: true, cause: lastIn };
   }
   const hard = inForce.find((fact) => fact.kind === 'out');
-  const cause = hard ?? (inForce[0] as ConsentFact);
+  const cause = hard ?? inForce[0];
   return {
     status: hard === undefined ? 'pending_review' : 'opted_out',
     allowed: false,
