@@ -6,6 +6,7 @@ import { auditPhone } from '../audit/index.js';
 import { LedgerError, memoisedPhoneParser, type E164, type LedgerEvent } from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import { exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
+import { actorOf } from './actor.js';
 import { installErrorHandling } from './errors.js';
 import {
   AuditQuery,
@@ -107,6 +108,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           ...(body.occurredAt !== undefined && { occurredAt: Date.parse(body.occurredAt) }),
           ...(body.eventId !== undefined && { eventId: body.eventId }),
           ...(body.evidence !== undefined && { evidence: body.evidence }),
+          actor: actorOf(request),
         });
         return reply.code(appended.duplicate ? 200 : 201).send({
           eventId: appended.eventId,
@@ -137,6 +139,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           ...(body.receivedAt !== undefined && { receivedAt: Date.parse(body.receivedAt) }),
           ...(body.brand !== undefined && { brand: body.brand }),
           ...(body.program !== undefined && { program: body.program }),
+          actor: actorOf(request),
         });
         const consent = result.appended.find((a) => a.event.type !== 'ConfirmationSent');
         const recorded =
@@ -188,6 +191,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
             status: decision?.event.outcome ?? 'pending',
             decidedAt: iso(decision?.event.recordedAt),
             reviewer: decision?.event.evidence.agentId ?? null,
+            actor: decision?.event.evidence.actor ?? null,
             note: decision?.event.evidence.note ?? null,
           })),
         };
@@ -217,6 +221,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           decision,
           ...(reviewer !== undefined && { reviewer }),
           ...(note !== undefined && { note }),
+          actor: actorOf(request),
         });
         return reply.code(answer.duplicate ? 200 : 201).send({
           id: answer.id,

@@ -3,6 +3,7 @@ import {
   DEFAULT_CHANNEL,
   effectiveState,
   evolve,
+  assertConsentEvidence,
   assertName,
   LedgerError,
   scopeKey,
@@ -38,6 +39,8 @@ export interface RecordConsent {
   readonly occurredAt?: number;
   readonly eventId?: string;
   readonly evidence?: Evidence;
+  /** Who records it (`actorOf` at the API): written into evidence.actor, never taken from the caller. */
+  readonly actor: string;
 }
 
 export interface Context {
@@ -56,6 +59,14 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
     );
   }
   assertName('brand', command.brand);
+  const given = command.evidence ?? {};
+  if (given.actor !== undefined) {
+    throw new LedgerError(
+      'invalid_request',
+      'evidence.actor is written by the ledger (who recorded the event, from the API key); remove it from the request',
+    );
+  }
+  if (command.type === 'opt_in') assertConsentEvidence(command.source, given);
   if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
     throw new LedgerError(
       'invalid_request',
@@ -73,7 +84,7 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
     source: command.source,
     sourceSystem: command.sourceSystem ?? command.source,
     channel: command.channel ?? DEFAULT_CHANNEL[command.source],
-    evidence: command.evidence ?? {},
+    evidence: { ...given, actor: command.actor },
   };
   return command.type === 'opt_out'
     ? { ...common, type: 'OptOutRecorded' }
@@ -103,6 +114,8 @@ export interface InboundMessage {
   readonly messageId?: string;
   readonly receivedAt?: number;
   readonly sourceSystem: string;
+  /** Who passed the message on: the provider whose signature was checked, or the API caller. */
+  readonly actor: string;
 }
 
 export interface InboundDecision {
@@ -140,6 +153,7 @@ export function decideInbound(
     language: classification.language,
     ...(message.messageId !== undefined && { messageId: message.messageId }),
     to: message.to,
+    actor: message.actor,
   };
   const common = {
     eventId,
@@ -169,6 +183,7 @@ export function decideInbound(
     policy,
     { occurredAt: optOut.occurredAt, recordedAt: now },
     message.to,
+    message.actor,
   );
   return { events: [optOut, confirmation], reply: confirmation.text };
 }
@@ -179,6 +194,7 @@ function confirmationOf(
   policy: BrandPolicy,
   { occurredAt, recordedAt }: { readonly occurredAt: number; readonly recordedAt: number },
   to: string | undefined,
+  actor: string,
 ): ConfirmationSent {
   return {
     ...optOut,
@@ -188,7 +204,7 @@ function confirmationOf(
     recordedAt,
     confirms: optOut.eventId,
     text: fill(policy.confirmation, policy),
-    evidence: to === undefined ? {} : { to },
+    evidence: to === undefined ? { actor } : { to, actor },
   };
 }
 
@@ -217,7 +233,9 @@ export interface ReviewCommand {
   /** The event id of the suspected opt-out. */
   readonly id: string;
   readonly decision: 'confirm' | 'dismiss';
-  /** Who decided: recorded as evidence.agentId. */
+  /** Who decided, as the server knows them (the API key id): recorded as evidence.actor. */
+  readonly actor: string;
+  /** The reviewer's name as they typed it (free text): recorded beside the actor as evidence.agentId. */
   readonly reviewer?: string;
   readonly note?: string;
   readonly sourceSystem?: string;
@@ -269,6 +287,7 @@ export function decideReview(
   const evidence: Evidence = {
     ...(command.reviewer !== undefined && { agentId: command.reviewer }),
     ...(command.note !== undefined && { note: command.note }),
+    actor: command.actor,
   };
   const event: ReviewResolved = {
     eventId: `review:${suspected.eventId}`,
@@ -299,6 +318,7 @@ export function decideReview(
         policy,
         { occurredAt: now, recordedAt: now },
         suspected.evidence.to,
+        command.actor,
       ),
     }),
   };

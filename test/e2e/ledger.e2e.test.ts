@@ -443,6 +443,7 @@ describe('while the view replays', () => {
           phone: `+1201555${String(1000 + (i % 9000)).padStart(4, '0')}` as never,
           brand: 'acme',
           source: 'import',
+          actor: 'local',
         }),
       ),
     );
