@@ -542,5 +542,11 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
 
 /** Events as clients read them: times as ISO 8601. */
 function eventJson(event: LedgerEvent): Record<string, unknown> {
-  return { ...event, occurredAt: iso(event.occurredAt), recordedAt: iso(event.recordedAt) };
+  return {
+    ...event,
+    occurredAt: iso(event.occurredAt),
+    recordedAt: iso(event.recordedAt),
+    // Who recorded it; null for events written before the ledger recorded actors (schema v1/v2).
+    actor: event.evidence.actor ?? null,
+  };
 }

@@ -36,9 +36,9 @@ const anEvent = fc
   });
 
 /** Events get distinct ids (the factories' default ids repeat for equal scope and time). */
-const aHistory = fc.array(anEvent, { maxLength: 12 }).map((events) =>
-  foldHistory(events.map((event, i) => recorded({ ...event, eventId: `e${i}` }, i + 1))),
-);
+const aHistory = fc
+  .array(anEvent, { maxLength: 12 })
+  .map((events) => foldHistory(events.map((event, i) => recorded({ ...event, eventId: `e${i}` }, i + 1))));
 
 /**
  * The rule stated independently of the fold: an opt-out (or suspected one) covering the check is lifted

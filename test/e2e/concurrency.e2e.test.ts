@@ -105,6 +105,14 @@ describe('8 concurrent writers', () => {
               ...(program !== undefined && { program }),
               scope,
               source: pick(next, ['crm', 'web_form', 'call_centre', 'api'] as const),
+              // Proof of consent for every source an opt-in may come from.
+              evidence: {
+                formUrl: 'https://acme.example/join',
+                ip: '192.0.2.1',
+                agentId: 'agent-1',
+                callReference: 'call-1',
+                consentReference: 'consent-1',
+              },
               // Out of order on purpose: late-arriving, stale opt-ins must happen.
               occurredAt: new Date(now - Math.floor(next() * 600_000)).toISOString(),
               eventId: `w${id}-${i}`,
