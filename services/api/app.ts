@@ -12,6 +12,7 @@ import {
 } from '../ledger/index.js';
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import { deadLetterView, exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
+import { actorOf } from './actor.js';
 import { installErrorHandling } from './errors.js';
 import { readinessOf } from './readiness.js';
 import { installJsonBody } from './json-body.js';
@@ -125,6 +126,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           ...(body.occurredAt !== undefined && { occurredAt: Date.parse(body.occurredAt) }),
           ...(body.eventId !== undefined && { eventId: body.eventId }),
           ...(body.evidence !== undefined && { evidence: body.evidence }),
+          actor: actorOf(request),
         });
         return reply.code(appended.duplicate ? 200 : 201).send({
           eventId: appended.eventId,
@@ -155,6 +157,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           ...(body.receivedAt !== undefined && { receivedAt: Date.parse(body.receivedAt) }),
           ...(body.brand !== undefined && { brand: body.brand }),
           ...(body.program !== undefined && { program: body.program }),
+          actor: actorOf(request),
         });
         const consent = result.appended.find((a) => a.event.type !== 'ConfirmationSent');
         const recorded =
@@ -206,6 +209,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
             status: decision?.event.outcome ?? 'pending',
             decidedAt: iso(decision?.event.recordedAt),
             reviewer: decision?.event.evidence.agentId ?? null,
+            actor: decision?.event.evidence.actor ?? null,
             note: decision?.event.evidence.note ?? null,
           })),
         };
@@ -235,6 +239,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
           decision,
           ...(reviewer !== undefined && { reviewer }),
           ...(note !== undefined && { note }),
+          actor: actorOf(request),
         });
         return reply.code(answer.duplicate ? 200 : 201).send({
           id: answer.id,
@@ -620,5 +625,11 @@ function batchBodyLimit(config: { bodyLimitBytes: number; batchCheckMax: number 
 
 /** Events as clients read them: times as ISO 8601. */
 function eventJson(event: LedgerEvent): Record<string, unknown> {
-  return { ...event, occurredAt: iso(event.occurredAt), recordedAt: iso(event.recordedAt) };
+  return {
+    ...event,
+    occurredAt: iso(event.occurredAt),
+    recordedAt: iso(event.recordedAt),
+    // Who recorded it; null for events written before the ledger recorded actors (schema v1/v2).
+    actor: event.evidence.actor ?? null,
+  };
 }

@@ -12,6 +12,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_phone: 400,
   invalid_request: 400,
   invalid_scope: 400,
+  consent_evidence_required: 400,
   invalid_config: 500,
   forbidden: 403,
   not_found: 404,
@@ -94,7 +95,11 @@ function describeValidation(error: FastifyError): string {
   if (first === undefined) return error.message;
   const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const params = first.params;
-  if (first.keyword === 'additionalProperties') return `unknown field "${String(params.additionalProperty)}"`;
+  if (first.keyword === 'additionalProperties') {
+    // The full path (evidence.actor, not actor): the caller sees which object to fix.
+    const field = [path, String(params.additionalProperty)].filter((part) => part !== '').join('.');
+    return `unknown field "${field}"`;
+  }
   if (first.keyword === 'required') return `${String(params.missingProperty)} is required`;
   if (first.keyword === 'enum') {
     return `${path || 'value'} must be one of ${(params.allowedValues as string[]).join(', ')}`;

@@ -39,8 +39,21 @@ export const Evidence = Type.Object(
     ip: Type.Optional(Type.String({ maxLength: 64 })),
     userAgent: Type.Optional(FreeText),
     note: Type.Optional(FreeText),
+    callReference: Type.Optional(
+      Type.String({ maxLength: 200, description: 'Call-centre opt-ins: the call in the call system' }),
+    ),
+    consentReference: Type.Optional(
+      Type.String({
+        maxLength: 2000,
+        description: 'Where the proof of consent is kept (CRM, import, others)',
+      }),
+    ),
   },
-  { additionalProperties: false, description: 'How the decision was made: whatever the source can show' },
+  {
+    additionalProperties: false,
+    description:
+      'How the decision was made. An opt_in must prove consent: sms_reply rawText; web_form formUrl and ip; call_centre agentId and callReference; email and provider rawText or consentReference; crm, import and api consentReference or rawText. Who recorded the event (actor) is written by the server, never sent.',
+  },
 );
 
 export const RecordBody = Type.Object(
@@ -165,7 +178,8 @@ const ReviewEntry = Type.Object({
   position: Type.String(),
   status: literals(['pending', 'confirmed', 'dismissed'] as const),
   decidedAt: Nullable(Type.String()),
-  reviewer: Nullable(Type.String()),
+  reviewer: Nullable(Type.String({ description: "The reviewer's name as they gave it" })),
+  actor: Nullable(Type.String({ description: 'Who decided, as the server knows them (API key id)' })),
   note: Nullable(Type.String()),
 });
 

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Intake, ProviderIntent } from '../intake/index.js';
 import { LedgerError } from '../ledger/index.js';
+import { actorOf } from './actor.js';
 import { TwilioBody } from './schemas.js';
 
 export interface TwilioWebhookOptions {
@@ -170,6 +171,8 @@ export const twilioWebhook: FastifyPluginAsyncTypebox<TwilioWebhookOptions> = as
         body: Body,
         ...(MessageSid !== undefined && { messageId: MessageSid }),
         sourceSystem: 'twilio',
+        // A checked signature vouches for Twilio; without a token configured, only the caller's key does.
+        actor: authToken === undefined ? actorOf(request) : 'twilio',
         // Twilio answered the person already: record what it did, and send nothing of our own.
         ...(acted !== undefined && { providerIntent: acted, providerHandled: true }),
       });

@@ -15,8 +15,19 @@ export interface ImportRecord {
   readonly scope?: string;
   readonly sourceSystem?: string;
   readonly occurredAt?: string;
-  readonly evidence?: { readonly note?: string };
+  readonly evidence?: Readonly<Partial<Record<(typeof EVIDENCE_COLUMNS)[number], string>>>;
 }
+
+/** Evidence a file may carry, one column each: opt-in rows need their proof of consent (see CONSENT_EVIDENCE). */
+const EVIDENCE_COLUMNS = [
+  'note',
+  'rawText',
+  'consentReference',
+  'formUrl',
+  'ip',
+  'agentId',
+  'callReference',
+] as const;
 
 const COLUMNS = [
   'phone',
@@ -28,7 +39,7 @@ const COLUMNS = [
   'sourceSystem',
   'occurredAt',
   'eventId',
-  'note',
+  ...EVIDENCE_COLUMNS,
 ];
 
 export interface ImportDefaults {
@@ -66,7 +77,12 @@ export function importRecord(
   const program = value('program');
   const scope = value('scope');
   const sourceSystem = value('sourceSystem');
-  const note = value('note');
+  const evidence = Object.fromEntries(
+    EVIDENCE_COLUMNS.flatMap((key) => {
+      const v = value(key);
+      return v === undefined ? [] : [[key, v]];
+    }),
+  );
   return {
     type,
     phone,
@@ -82,14 +98,14 @@ export function importRecord(
         value('source') ?? defaults.source,
         sourceSystem,
         occurredAt === undefined ? undefined : new Date(occurredAt).toISOString(),
-        note,
+        ...EVIDENCE_COLUMNS.map((key) => evidence[key]),
       ]),
     ...(brand !== undefined && { brand }),
     ...(program !== undefined && { program }),
     ...(scope !== undefined && { scope }),
     ...(sourceSystem !== undefined && { sourceSystem }),
     ...(occurredAt !== undefined && { occurredAt: new Date(occurredAt).toISOString() }),
-    ...(note !== undefined && { evidence: { note } }),
+    ...(Object.keys(evidence).length > 0 && { evidence }),
   };
 }
 

@@ -82,6 +82,15 @@ describe('a row of an import file', () => {
     });
   });
 
+  it('carries the proof of consent an opt-in row needs, one evidence column each', () => {
+    expect(
+      importRecord(
+        { phone: '+12015550123', type: 'opt_in', consentReference: 'crm:consent/7', rawText: 'Yes, text me' },
+        defaults,
+      ),
+    ).toMatchObject({ evidence: { consentReference: 'crm:consent/7', rawText: 'Yes, text me' } });
+  });
+
   it.each([
     [{ phone: '' }, /phone is empty/],
     [{ phone: '+12015550123', type: 'stop' }, /type "stop" must be opt_out or opt_in/],

@@ -94,7 +94,21 @@ program
   .option('--occurred-at <time>', 'when the person asked (ISO 8601; default now)', isoTime)
   .option('--event-id <id>', 'idempotency key')
   .option('--note <text>', 'evidence: a note for the auditor')
+  .option('--raw-text <text>', 'evidence: what the person wrote or agreed to (opt-in proof)')
+  .option('--consent-reference <ref>', 'evidence: where the proof of consent is kept (opt-in proof)')
+  .option('--form-url <url>', 'evidence: the web form (web_form opt-in proof, with --ip)')
+  .option('--ip <ip>', 'evidence: the address the form was sent from')
+  .option(
+    '--agent-id <id>',
+    'evidence: the call-centre agent (call_centre opt-in proof, with --call-reference)',
+  )
+  .option('--call-reference <ref>', 'evidence: the call in the call system')
   .action(async (o: Record<string, string | undefined>) => {
+    const evidence = Object.fromEntries(
+      (['note', 'rawText', 'consentReference', 'formUrl', 'ip', 'agentId', 'callReference'] as const).flatMap(
+        (key) => (o[key] === undefined ? [] : [[key, o[key]]]),
+      ),
+    );
     const body = {
       type: o.type,
       phone: o.phone,
@@ -106,7 +120,7 @@ program
       ...(o.channel !== undefined && { channel: o.channel }),
       ...(o.occurredAt !== undefined && { occurredAt: o.occurredAt }),
       ...(o.eventId !== undefined && { eventId: o.eventId }),
-      ...(o.note !== undefined && { evidence: { note: o.note } }),
+      ...(Object.keys(evidence).length > 0 && { evidence }),
     };
     show(await call(baseUrl(), 'POST', '/v1/events', body));
   });

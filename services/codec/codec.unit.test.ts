@@ -7,7 +7,8 @@ import { confirmation, optIn, optOut, reviewed, suspected } from '../../test/sup
 import { createEventCodec, frame, loadCatalogue, SCHEMAS_DIR, unframe } from './index.js';
 
 const V1_DIR = join(process.cwd(), 'test/fixtures/schemas-v1');
-const V3_DIR = join(process.cwd(), 'test/fixtures/schemas-v3');
+const V2_DIR = join(process.cwd(), 'test/fixtures/schemas-v2');
+const V4_DIR = join(process.cwd(), 'test/fixtures/schemas-v4');
 const codec = createEventCodec(loadCatalogue());
 
 const everyKind: readonly LedgerEvent[] = [
@@ -52,8 +53,8 @@ describe('the event codec (Avro, Confluent wire format)', () => {
 
   it('frames each record as magic byte 0 + the 4-byte big-endian schema id', () => {
     const bytes = codec.encode(optOut());
-    expect([...bytes.subarray(0, 5)]).toEqual([0, 0, 0, 0, 2]);
-    expect(unframe(bytes).schemaId).toBe(2);
+    expect([...bytes.subarray(0, 5)]).toEqual([0, 0, 0, 0, 3]);
+    expect(unframe(bytes).schemaId).toBe(3);
   });
 
   it('reads a record that another system encoded from schemas/ledger-event.v1.avsc with plain avsc', () => {
@@ -87,10 +88,11 @@ describe('the event codec (Avro, Confluent wire format)', () => {
 
   describe('schema evolution', () => {
     const v1 = createEventCodec(loadCatalogue(V1_DIR));
-    const v3 = createEventCodec(loadCatalogue(V3_DIR));
+    const v2 = createEventCodec(loadCatalogue(V2_DIR));
+    const v4 = createEventCodec(loadCatalogue(V4_DIR));
     const v1Kinds = everyKind.filter((event) => event.type !== 'ReviewResolved');
 
-    it('the current reader (v2) reads what a v1 ledger wrote', () => {
+    it('the current reader (v3) reads what a v1 ledger wrote', () => {
       for (const event of v1Kinds) {
         const bytes = v1.encode(event);
         expect(unframe(bytes).schemaId).toBe(1);
@@ -98,22 +100,47 @@ describe('the event codec (Avro, Confluent wire format)', () => {
       }
     });
 
-    it('a v3 reader reads v1 and v2 records (the new field takes its default)', () => {
-      for (const event of v1Kinds) expect(v3.decode(v1.encode(event))).toEqual(event);
-      for (const event of everyKind) expect(v3.decode(codec.encode(event))).toEqual(event);
+    it('the current reader (v3) reads what a v2 ledger wrote: no actor, shown as unknown', () => {
+      for (const event of everyKind) {
+        const bytes = v2.encode(event);
+        expect(unframe(bytes).schemaId).toBe(2);
+        const decoded = codec.decode(bytes);
+        expect(decoded).toEqual(event);
+        expect(decoded.evidence.actor).toBeUndefined();
+      }
     });
 
-    it('a v3 writer frames its records with id 3, and reads them back', () => {
-      const bytes = v3.encode(optOut());
+    it('the current writer (v3) carries who recorded the event and the proof of consent', () => {
+      const event = optIn({
+        source: 'call_centre',
+        evidence: { actor: 'key-crm', agentId: 'agent-7', callReference: 'call-42', consentReference: 'c-9' },
+      });
+      const bytes = codec.encode(event);
       expect(unframe(bytes).schemaId).toBe(3);
-      expect(v3.decode(bytes)).toEqual(optOut());
+      expect(codec.decode(bytes)).toEqual(event);
+    });
+
+    it('a v2 reader meeting a v3 record refuses it by the unknown id rather than drop the actor', () => {
+      expect(caught(() => v2.decode(codec.encode(optOut()))).message).toMatch(/schema id 3.*does not know/);
+    });
+
+    it('a v4 reader reads v1, v2 and v3 records (the new field takes its default)', () => {
+      for (const event of v1Kinds) expect(v4.decode(v1.encode(event))).toEqual(event);
+      for (const event of everyKind) expect(v4.decode(v2.encode(event))).toEqual(event);
+      for (const event of everyKind) expect(v4.decode(codec.encode(event))).toEqual(event);
+    });
+
+    it('a v4 writer frames its records with id 4, and reads them back', () => {
+      const bytes = v4.encode(optOut());
+      expect(unframe(bytes).schemaId).toBe(4);
+      expect(v4.decode(bytes)).toEqual(optOut());
     });
 
     it('an older reader refuses a newer record by name of the unknown id, rather than misreading it', () => {
-      const error = caught(() => codec.decode(v3.encode(optOut())));
+      const error = caught(() => codec.decode(v4.encode(optOut())));
       expect(error.code).toBe('undecodable_record');
-      expect(error.message).toMatch(/schema id 3.*does not know/);
-      expect(caught(() => v1.decode(codec.encode(optOut()))).message).toMatch(/schema id 2.*does not know/);
+      expect(error.message).toMatch(/schema id 4.*does not know/);
+      expect(caught(() => v1.decode(codec.encode(optOut()))).message).toMatch(/schema id 3.*does not know/);
     });
 
     it('a v1 writer cannot write a review decision: its schema has no such type', () => {
@@ -142,9 +169,9 @@ describe('the event codec (Avro, Confluent wire format)', () => {
       ['review without its target', { type: 'ReviewResolved', outcome: 'confirmed' }, /resolves is required/],
       ['review outcome', { type: 'ReviewResolved', resolves: 'e1', outcome: 'maybe' }, /outcome "maybe"/],
     ])('a record with a bad %s, produced by another system', (_field, change, message) => {
-      const type = loadCatalogue().types.get(2);
+      const type = loadCatalogue().types.get(3);
       const good = type?.fromBuffer(unframe(codec.encode(optOut())).payload) as Record<string, unknown>;
-      const bytes = frame(2, (type as avro.Type).toBuffer({ ...good, ...change }));
+      const bytes = frame(3, (type as avro.Type).toBuffer({ ...good, ...change }));
       const error = caught(() => codec.decode(bytes));
       expect(error.code).toBe('undecodable_record');
       expect(error.message).toMatch(message);

@@ -16,7 +16,7 @@ import {
   type Source,
 } from '../ledger/index.js';
 
-/** The Avro record of the writer schema (v2): optional values are null, never absent. */
+/** The Avro record of the writer schema (v3): optional values are null, never absent. */
 export interface AvroEvent {
   eventId: string;
   type: string;
@@ -48,6 +48,9 @@ const EVIDENCE_FIELDS = [
   'ip',
   'userAgent',
   'note',
+  'callReference',
+  'consentReference',
+  'actor',
 ] as const satisfies readonly (keyof Evidence)[];
 
 export function toAvro(event: LedgerEvent): AvroEvent {

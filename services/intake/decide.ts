@@ -4,6 +4,7 @@ import {
   effectiveState,
   evolve,
   factType,
+  assertConsentEvidence,
   assertName,
   LedgerError,
   scopeKey,
@@ -55,6 +56,8 @@ export interface RecordConsent {
   readonly occurredAt?: number;
   readonly eventId?: string;
   readonly evidence?: Evidence;
+  /** Who records it (`actorOf` at the API): written into evidence.actor, never taken from the caller. */
+  readonly actor: string;
 }
 
 /**
@@ -118,6 +121,14 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
       `occurredAt ${new Date(occurredAt).toISOString()} is before 1990; send the time the person asked (ISO 8601, e.g. 2026-01-31T12:00:00Z)`,
     );
   }
+  const given = command.evidence ?? {};
+  if (given.actor !== undefined) {
+    throw new LedgerError(
+      'invalid_request',
+      'evidence.actor is written by the ledger (who recorded the event, from the API key); remove it from the request',
+    );
+  }
+  if (command.type === 'opt_in') assertConsentEvidence(command.source, given);
   if (occurredAt > now + MAX_FUTURE_SKEW_MS) {
     throw new LedgerError(
       'invalid_request',
@@ -135,7 +146,7 @@ export function decideRecord(command: RecordConsent, { now, newId }: Context): L
     source: command.source,
     sourceSystem: command.sourceSystem ?? command.source,
     channel: command.channel ?? DEFAULT_CHANNEL[command.source],
-    evidence: keptEvidence(command.evidence ?? {}),
+    evidence: { ...keptEvidence(given), actor: command.actor },
   };
   return command.type === 'opt_out'
     ? { ...common, type: 'OptOutRecorded' }
@@ -175,6 +186,8 @@ export interface InboundMessage {
   readonly messageId?: string;
   readonly receivedAt?: number;
   readonly sourceSystem: string;
+  /** Who passed the message on: the provider whose signature was checked, or the API caller. */
+  readonly actor: string;
 }
 
 export interface InboundDecision {
@@ -224,6 +237,7 @@ export function decideInbound(
     ...(message.messageId !== undefined && { messageId: message.messageId }),
     to: message.to,
     ...(note !== '' && { note }),
+    actor: message.actor,
   };
   const common = {
     eventId,
@@ -253,6 +267,7 @@ export function decideInbound(
     policy,
     { occurredAt: optOut.occurredAt, recordedAt: now },
     message.to,
+    message.actor,
   );
   return { events: [optOut, confirmation], reply: confirmation.text };
 }
@@ -368,6 +383,7 @@ function confirmationOf(
   policy: BrandPolicy,
   { occurredAt, recordedAt }: { readonly occurredAt: number; readonly recordedAt: number },
   to: string | undefined,
+  actor: string,
 ): ConfirmationSent {
   return {
     ...optOut,
@@ -377,7 +393,7 @@ function confirmationOf(
     recordedAt,
     confirms: optOut.eventId,
     text: fill(policy.confirmation, policy),
-    evidence: to === undefined ? {} : { to },
+    evidence: to === undefined ? { actor } : { to, actor },
   };
 }
 
@@ -406,7 +422,9 @@ export interface ReviewCommand {
   /** The event id of the suspected opt-out. */
   readonly id: string;
   readonly decision: 'confirm' | 'dismiss';
-  /** Who decided: recorded as evidence.agentId. */
+  /** Who decided, as the server knows them (the API key id): recorded as evidence.actor. */
+  readonly actor: string;
+  /** The reviewer's name as they typed it (free text): recorded beside the actor as evidence.agentId. */
   readonly reviewer?: string;
   readonly note?: string;
   readonly sourceSystem?: string;
@@ -458,6 +476,7 @@ export function decideReview(
   const evidence: Evidence = {
     ...(command.reviewer !== undefined && { agentId: command.reviewer }),
     ...(command.note !== undefined && { note: command.note }),
+    actor: command.actor,
   };
   const event: ReviewResolved = {
     eventId: `review:${suspected.eventId}`,
@@ -488,6 +507,7 @@ export function decideReview(
         policy,
         { occurredAt: now, recordedAt: now },
         suspected.evidence.to,
+        command.actor,
       ),
     }),
   };

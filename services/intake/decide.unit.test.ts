@@ -33,7 +33,71 @@ function context(now = NOW) {
   return { now, newId: ids() };
 }
 
-const OPT_OUT: RecordConsent = { type: 'opt_out', phone: PHONE, brand: BRAND, source: 'web_form' };
+const OPT_OUT: RecordConsent = {
+  type: 'opt_out',
+  phone: PHONE,
+  brand: BRAND,
+  source: 'web_form',
+  actor: 'key-crm',
+};
+
+describe('decideRecord: who recorded it is the server’s to say', () => {
+  it('the actor goes into the evidence, beside what the caller sent', () => {
+    expect(decideRecord({ ...OPT_OUT, evidence: { note: 'n' } }, context())).toMatchObject({
+      evidence: { note: 'n', actor: 'key-crm' },
+    });
+  });
+
+  it('a caller-supplied evidence.actor is refused, naming the field', () => {
+    const error = caught(() => decideRecord({ ...OPT_OUT, evidence: { actor: 'someone-else' } }, context()));
+    expect(error.code).toBe('invalid_request');
+    expect(error.message).toMatch(/evidence\.actor is written by the ledger/);
+  });
+});
+
+describe('decideRecord: an opt-in must carry proof of consent', () => {
+  const optInFrom = (
+    source: RecordConsent['source'],
+    evidence: RecordConsent['evidence'] = {},
+  ): RecordConsent => ({
+    ...OPT_OUT,
+    type: 'opt_in',
+    source,
+    evidence,
+  });
+
+  it.each([
+    ['sms_reply', {}, /add evidence\.rawText$/],
+    ['web_form', {}, /add evidence\.formUrl and evidence\.ip$/],
+    ['web_form', { formUrl: 'https://acme.example/join' }, /add evidence\.ip$/],
+    ['call_centre', { agentId: 'a7' }, /add evidence\.callReference$/],
+    ['call_centre', { agentId: 'a7', callReference: '  ' }, /add evidence\.callReference$/],
+    ['crm', {}, /add evidence\.consentReference, or evidence\.rawText$/],
+    ['import', { note: 'trust me' }, /add evidence\.consentReference, or evidence\.rawText$/],
+  ] as const)('from %s with %j is refused, naming the fields to add', (source, evidence, message) => {
+    const error = caught(() => decideRecord(optInFrom(source, evidence), context()));
+    expect(error.code).toBe('consent_evidence_required');
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    ['sms_reply', { rawText: 'START' }],
+    ['web_form', { formUrl: 'https://acme.example/join', ip: '192.0.2.1' }],
+    ['call_centre', { agentId: 'a7', callReference: 'call-42' }],
+    ['crm', { consentReference: 'sf:consent/991' }],
+    ['import', { rawText: 'I agree to receive texts from Acme' }],
+    ['email', { consentReference: 'msg-1' }],
+  ] as const)('from %s with %j is recorded', (source, evidence) => {
+    expect(decideRecord(optInFrom(source, evidence), context())).toMatchObject({
+      type: 'OptInRecorded',
+      evidence: { ...evidence, actor: 'key-crm' },
+    });
+  });
+
+  it('an opt-out needs no proof: it is always honoured', () => {
+    expect(decideRecord({ ...OPT_OUT, source: 'crm' }, context())).toMatchObject({ type: 'OptOutRecorded' });
+  });
+});
 
 describe('decideRecord: a RecordConsent becomes one event', () => {
   it('defaults to brand scope', () => {
@@ -72,7 +136,12 @@ describe('decideRecord: a RecordConsent becomes one event', () => {
   });
 
   it('opt_in becomes OptInRecorded', () => {
-    expect(decideRecord({ ...OPT_OUT, type: 'opt_in' }, context())).toMatchObject({ type: 'OptInRecorded' });
+    const optIn = {
+      ...OPT_OUT,
+      type: 'opt_in',
+      evidence: { formUrl: 'https://acme.example/join', ip: '192.0.2.1' },
+    } as const;
+    expect(decideRecord(optIn, context())).toMatchObject({ type: 'OptInRecorded' });
   });
 
   it('occurredAt defaults to now, and recordedAt is always now', () => {
@@ -164,7 +233,7 @@ describe('decideRecord: a RecordConsent becomes one event', () => {
       source: 'web_form',
       sourceSystem: 'web_form',
       channel: 'web',
-      evidence: {},
+      evidence: { actor: 'key-crm' },
     });
   });
 });
@@ -186,6 +255,7 @@ function inbound(body: string, fields: Partial<InboundMessage> = {}): InboundMes
     messageId: 'SM1',
     receivedAt: NOW - 1_000,
     sourceSystem: 'twilio',
+    actor: 'twilio',
     ...fields,
   };
 }
@@ -230,6 +300,7 @@ describe('decideInbound: a classified reply → what to record and what to answe
         channel: 'sms',
         evidence: {
           rawText: 'Stop!',
+          actor: 'twilio',
           matchedRule: 'keyword:stop',
           confidence: 1,
           language: 'en',
@@ -575,7 +646,7 @@ describe('decideReview: a reviewer decides a suspected opt-out once', () => {
     const decision = decideReview(
       reply,
       given(reply).history,
-      { id: 'sms:SM1', decision: 'confirm', reviewer: 'ana', note: 'clearly wants out' },
+      { id: 'sms:SM1', actor: 'key-ops', decision: 'confirm', reviewer: 'ana', note: 'clearly wants out' },
       ACME,
       { now: NOW },
     );
@@ -589,7 +660,7 @@ describe('decideReview: a reviewer decides a suspected opt-out once', () => {
         resolves: 'sms:SM1',
         outcome: 'confirmed',
         occurredAt: NOW,
-        evidence: { agentId: 'ana', note: 'clearly wants out' },
+        evidence: { agentId: 'ana', note: 'clearly wants out', actor: 'key-ops' },
       }) as unknown,
     });
   });
@@ -600,13 +671,17 @@ describe('decideReview: a reviewer decides a suspected opt-out once', () => {
       reviewed({ eventId: 'review:sms:SM1', resolves: 'sms:SM1', outcome: 'dismissed' }),
     ).history;
     expect(
-      decideReview(reply, history, { id: 'sms:SM1', decision: 'dismiss' }, ACME, { now: NOW }),
+      decideReview(reply, history, { id: 'sms:SM1', actor: 'key-ops', decision: 'dismiss' }, ACME, {
+        now: NOW,
+      }),
     ).toMatchObject({
       kind: 'repeat',
       review: { eventId: 'review:sms:SM1', outcome: 'dismissed', position: 2 },
     });
     const error = caught(() =>
-      decideReview(reply, history, { id: 'sms:SM1', decision: 'confirm' }, ACME, { now: NOW }),
+      decideReview(reply, history, { id: 'sms:SM1', actor: 'key-ops', decision: 'confirm' }, ACME, {
+        now: NOW,
+      }),
     );
     expect(error.code).toBe('review_decided');
     expect(error.message).toMatch(/already dismissed.*record a new opt-in or opt-out instead/);
@@ -614,7 +689,7 @@ describe('decideReview: a reviewer decides a suspected opt-out once', () => {
 
   it('a confirmation is owed only when the review makes the phone opted out, within five minutes of the reply', () => {
     const soon = { now: T0 + 4 * 60_000 };
-    const confirm = { id: 'sms:SM1', decision: 'confirm' } as const;
+    const confirm = { id: 'sms:SM1', actor: 'key-ops', decision: 'confirm' } as const;
     expect(decideReview(reply, given(reply).history, confirm, ACME, soon)).toMatchObject({
       confirmation: {
         type: 'ConfirmationSent',
@@ -634,15 +709,27 @@ describe('decideReview: a reviewer decides a suspected opt-out once', () => {
     const stopped = given(reply, optOut({ occurredAt: T0 + 1 })).history;
     expect(decideReview(reply, stopped, confirm, ACME, soon)).not.toHaveProperty('confirmation');
     expect(
-      decideReview(reply, given(reply).history, { id: 'sms:SM1', decision: 'dismiss' }, ACME, soon),
+      decideReview(
+        reply,
+        given(reply).history,
+        { id: 'sms:SM1', actor: 'key-ops', decision: 'dismiss' },
+        ACME,
+        soon,
+      ),
     ).not.toHaveProperty('confirmation');
   });
 
   it("a suspected opt-out the phone's history does not hold is not found", () => {
     const error = caught(() =>
-      decideReview(reply, given(optOut()).history, { id: 'sms:SM1', decision: 'confirm' }, ACME, {
-        now: NOW,
-      }),
+      decideReview(
+        reply,
+        given(optOut()).history,
+        { id: 'sms:SM1', actor: 'key-ops', decision: 'confirm' },
+        ACME,
+        {
+          now: NOW,
+        },
+      ),
     );
     expect(error.code).toBe('not_found');
   });

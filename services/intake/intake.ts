@@ -102,6 +102,8 @@ export interface InboundRequest {
   readonly brand?: string;
   readonly program?: string;
   readonly sourceSystem?: string;
+  /** Who passed the message on (`actorOf`, or the provider whose signature was checked). */
+  readonly actor: string;
   /**
    * The provider already acted on the keyword and answered the person itself (Twilio Advanced
    * Opt-Out): the ledger records the consent change but sends, and records, no confirmation of its own.
@@ -201,6 +203,7 @@ export class Intake {
         ...(request.messageId !== undefined && { messageId: request.messageId }),
         ...(request.receivedAt !== undefined && { receivedAt: request.receivedAt }),
         sourceSystem: request.sourceSystem ?? 'inbound-sms',
+        actor: request.actor,
       },
       classification,
       history,

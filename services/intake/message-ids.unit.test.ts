@@ -32,6 +32,7 @@ function message(body: string, fields: Partial<InboundMessage> = {}): InboundMes
     messageId: 'm-1',
     receivedAt: NOW - 1_000,
     sourceSystem: 'twilio',
+    actor: 'local',
     ...fields,
   };
 }
@@ -190,7 +191,7 @@ describe('old records (id sms:<messageId>) still read and still dedupe', () => {
 describe('ids of the reply namespace are intake’s own', () => {
   const record = (eventId: string) =>
     decideRecord(
-      { type: 'opt_out', phone: PHONE, brand: BRAND, source: 'api', eventId },
+      { type: 'opt_out', phone: PHONE, brand: BRAND, source: 'api', eventId, actor: 'local' },
       { now: NOW, newId },
     );
 
@@ -237,7 +238,7 @@ describe('a long reply is recorded, its text kept up to a limit', () => {
 describe('evidence sent to POST /v1/events is kept the same way: a long text is cut, never refused', () => {
   const record = (evidence: Record<string, string>) =>
     decideRecord(
-      { type: 'opt_out', phone: PHONE, brand: BRAND, source: 'web_form', evidence },
+      { type: 'opt_out', phone: PHONE, brand: BRAND, source: 'web_form', evidence, actor: 'local' },
       { now: NOW, newId },
     ).evidence;
 

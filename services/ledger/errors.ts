@@ -3,6 +3,7 @@ export const ErrorCodes = [
   'invalid_phone',
   'invalid_request',
   'invalid_scope',
+  'consent_evidence_required',
   'invalid_config',
   'forbidden',
   'not_found',

@@ -66,6 +66,16 @@ export interface Evidence {
   readonly ip?: string;
   readonly userAgent?: string;
   readonly note?: string;
+  /** Call-centre opt-ins: the call's reference in the call system. */
+  readonly callReference?: string;
+  /** Opt-ins from a CRM, an import or another system: where the proof of consent is kept. */
+  readonly consentReference?: string;
+  /**
+   * Who recorded the event, written by the server and never taken from the caller: the API key id,
+   * `twilio` (after its signature was checked), `local` (no keys configured) or `cli:<user>`. Absent on
+   * records written before schema version 3.
+   */
+  readonly actor?: string;
 }
 
 interface EventCommon {

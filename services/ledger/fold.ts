@@ -109,17 +109,48 @@ export interface EffectiveState {
   readonly allowed: boolean;
   /** The fact that put the phone in this status (none for no_record). */
   readonly cause?: ConsentFact;
-  /** An opt-in that could not lift the suppression because an opt-out in force occurred after it. */
+  /** An opt-in that could not lift the suppression: an opt-out still in force occurred after it, or sits
+   * at a narrower scope than the opt-in's own (see `ignoredBecause`). */
   readonly staleOptIn?: ConsentFact;
+  /** Why `staleOptIn` lifted nothing that suppresses: the opt-out it could not lift occurred later, or was
+   * recorded at a narrower scope. */
+  readonly ignoredBecause?: OptInIgnored;
 }
+
+export type OptInIgnored = 'occurred_before_opt_out' | 'narrower_opt_out';
 
 const NO_RECORD: EffectiveState = Object.freeze({ status: 'no_record', allowed: true });
 
+const WIDTH_RANK: Readonly<Record<'global' | 'brand' | 'program', number>> = {
+  global: 0,
+  brand: 1,
+  program: 2,
+};
+
+function widthRank(scope: ScopeKey): number {
+  if (scope === 'global') return WIDTH_RANK.global;
+  return scope.startsWith('brand:') ? WIDTH_RANK.brand : WIDTH_RANK.program;
+}
+
+/**
+ * Why `optIn` cannot lift the opt-out `out` (both cover the same check), or undefined when it can. The
+ * whole safety rule of consent lives here: an opt-in lifts only an opt-out at its own scope or a wider
+ * one, and only one that did not occur after it. A global "yes" is not proof that the person took back
+ * a "STOP" said to one brand or program (issue 11: a global opt-in lifted a STOPALL and three brands'
+ * opt-outs at once).
+ */
+export function optInCannotLift(optIn: ConsentFact, out: ConsentFact): OptInIgnored | undefined {
+  if (widthRank(out.scope) > widthRank(optIn.scope)) return 'narrower_opt_out';
+  if (optIn.occurredAt < out.occurredAt) return 'occurred_before_opt_out';
+  return undefined;
+}
+
 /**
  * The effective state of a phone for (brand, program?): the facts at the covering scopes, folded in log
- * order. The latest fact wins, with one safety rule: an opt-in never lifts an opt-out in force whose
- * occurredAt is later than the opt-in's own, so a stale, late-arriving opt-in cannot resurrect consent.
- * A hard opt-out outranks a suspected one for the status label; both suppress.
+ * order. Every opt-out (or suspected one) stays in force until a later opt-in that may lift it
+ * (`optInCannotLift`) arrives; the phone may be messaged only when none is left in force. An opt-in that
+ * leaves one standing is reported as `staleOptIn` with the reason. A hard opt-out outranks a suspected
+ * one for the status label; both suppress.
  */
 export function effectiveState(
   history: PhoneHistory,
@@ -127,33 +158,43 @@ export function effectiveState(
   program?: string,
   asOf: (fact: ConsentFact) => boolean = () => true,
 ): EffectiveState {
-  let state = NO_RECORD;
-  let latestOutAt = -Infinity;
+  // Checks run millions of times a second on this: one small array, compacted in place.
+  const inForce: ConsentFact[] = [];
+  let lastIn: ConsentFact | undefined;
+  let ignored: { fact: ConsentFact; because: OptInIgnored } | undefined;
   for (const fact of history) {
     if (fact.kind === 'dismissed' || !covers(fact.scope, brand, program) || !asOf(fact)) continue;
-    if (fact.kind === 'in') {
-      if (!state.allowed && fact.occurredAt < latestOutAt) {
-        state = { ...state, staleOptIn: fact };
-        continue;
-      }
-      state = { status: 'opted_in', allowed: true, cause: fact };
-      latestOutAt = -Infinity;
+    if (fact.kind !== 'in') {
+      inForce.push(fact);
       continue;
     }
-    const hard = fact.kind === 'out';
-    if (state.allowed) {
-      state = { status: hard ? 'opted_out' : 'pending_review', allowed: false, cause: fact };
-    } else if (hard && state.status === 'pending_review') {
-      state = {
-        status: 'opted_out',
-        allowed: false,
-        cause: fact,
-        ...(state.staleOptIn && { staleOptIn: state.staleOptIn }),
-      };
+    let because: OptInIgnored | undefined;
+    let kept = 0;
+    for (const out of inForce) {
+      const reason = optInCannotLift(fact, out);
+      if (reason === undefined) continue;
+      if (because !== 'narrower_opt_out') because = reason;
+      inForce[kept++] = out;
     }
-    latestOutAt = Math.max(latestOutAt, fact.occurredAt);
+    inForce.length = kept;
+    if (because === undefined) {
+      lastIn = fact;
+      ignored = undefined;
+    } else {
+      ignored = { fact, because };
+    }
   }
-  return state;
+  if (inForce.length === 0) {
+    return lastIn === undefined ? NO_RECORD : { status: 'opted_in', allowed: true, cause: lastIn };
+  }
+  const hard = inForce.find((fact) => fact.kind === 'out');
+  const cause = hard ?? inForce[0];
+  return {
+    status: hard === undefined ? 'pending_review' : 'opted_out',
+    allowed: false,
+    cause,
+    ...(ignored && { staleOptIn: ignored.fact, ignoredBecause: ignored.because }),
+  };
 }
 
 /** One sentence a support agent or auditor can read. */
@@ -173,9 +214,12 @@ export function describe(state: EffectiveState, brand: string | undefined, progr
       : state.status === 'pending_review'
         ? `suspected opt-out ${where} awaiting review; suppressed until reviewed`
         : `opted in ${where}`;
-  return state.staleOptIn === undefined
-    ? base
-    : `${base}; opt-in ${state.staleOptIn.eventId} was ignored because it occurred before the opt-out in force`;
+  if (state.staleOptIn === undefined) return base;
+  const why =
+    state.ignoredBecause === 'narrower_opt_out'
+      ? `an opt-out recorded at a narrower scope than the opt-in's ${state.staleOptIn.scope} stands`
+      : 'it occurred before the opt-out in force';
+  return `${base}; opt-in ${state.staleOptIn.eventId} was ignored because ${why}`;
 }
 
 /**

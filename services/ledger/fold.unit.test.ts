@@ -235,14 +235,16 @@ describe('the fold of one phone (DESIGN.md §3)', () => {
       scenario.check('acme').is('opted_out');
     });
 
-    it('a global opt-in lifts a brand opt-out (the latest covering event wins)', () => {
+    it('a global opt-in leaves a brand opt-out standing: it was recorded at a narrower scope', () => {
       given(
-        optOut({ scope: 'brand:acme', occurredAt: T0 }),
+        optOut({ eventId: 'b-out', scope: 'brand:acme', occurredAt: T0 }),
         optIn({ eventId: 'g-in', scope: 'global', occurredAt: T0 + 1 }),
       )
         .check('acme', 'promo')
-        .is('opted_in')
-        .causedBy('g-in');
+        .is('opted_out')
+        .causedBy('b-out')
+        .ignoring('g-in')
+        .because('opt-in g-in was ignored because an opt-out recorded at a narrower scope');
     });
 
     it('an opt-in at another brand or program changes nothing here', () => {
@@ -262,6 +264,86 @@ describe('the fold of one phone (DESIGN.md §3)', () => {
       )
         .check('acme')
         .is('opted_out');
+    });
+  });
+
+  describe('safety rule: an opt-in never lifts an opt-out recorded at a narrower scope than its own', () => {
+    it('STOPALL and three brands’ STOPs, then a global opt-in: only the STOPALL is lifted', () => {
+      const scenario = given(
+        optOut({ eventId: 'stopall', scope: 'global', occurredAt: T0 }),
+        optOut({ eventId: 'acme-out', scope: 'brand:acme', occurredAt: T0 }),
+        optOut({ eventId: 'globex-out', scope: 'brand:globex', occurredAt: T0 }),
+        optOut({ eventId: 'initech-out', scope: 'brand:initech', occurredAt: T0 }),
+      ).when(optIn({ eventId: 'g-in', scope: 'global', occurredAt: T0 + MINUTE }));
+      scenario.check('acme').is('opted_out').causedBy('acme-out').ignoring('g-in');
+      scenario.check('globex').is('opted_out').causedBy('globex-out');
+      scenario.check('initech', 'promo').is('opted_out').causedBy('initech-out');
+      scenario.check('umbrella').is('opted_in').causedBy('g-in');
+      scenario.check().is('opted_in').causedBy('g-in');
+    });
+
+    it('a brand opt-in leaves a program opt-out standing, and lifts the brand for its other programs', () => {
+      const scenario = given(
+        optOut({ eventId: 'promo-out', scope: 'program:acme/promo', occurredAt: T0 }),
+        optOut({ eventId: 'acme-out', scope: 'brand:acme', occurredAt: T0 }),
+      ).when(optIn({ eventId: 'acme-in', scope: 'brand:acme', occurredAt: T0 + MINUTE }));
+      scenario.check('acme', 'promo').is('opted_out').causedBy('promo-out').ignoring('acme-in');
+      scenario.check('acme', 'alerts').is('opted_in').causedBy('acme-in');
+      scenario.check('acme').is('opted_in').causedBy('acme-in');
+    });
+
+    it('a global opt-in leaves a program opt-out standing', () => {
+      given(
+        optOut({ eventId: 'promo-out', scope: 'program:acme/promo', occurredAt: T0 }),
+        optIn({ eventId: 'g-in', scope: 'global', occurredAt: T0 + MINUTE }),
+      )
+        .check('acme', 'promo')
+        .is('opted_out')
+        .causedBy('promo-out');
+    });
+
+    it('a global opt-in leaves a brand’s suspected opt-out awaiting review', () => {
+      given(
+        suspected({ eventId: 's', scope: 'brand:acme', occurredAt: T0 }),
+        optIn({ eventId: 'g-in', scope: 'global', occurredAt: T0 + MINUTE }),
+      )
+        .check('acme')
+        .is('pending_review')
+        .causedBy('s')
+        .ignoring('g-in');
+    });
+
+    it('an opt-in at the opt-out’s own scope lifts it after a wider one failed to', () => {
+      given(
+        optOut({ scope: 'brand:acme', occurredAt: T0 }),
+        optIn({ eventId: 'g-in', scope: 'global', occurredAt: T0 + 1 }),
+        optIn({ eventId: 'acme-in', scope: 'brand:acme', occurredAt: T0 + 2 }),
+      )
+        .check('acme')
+        .is('opted_in')
+        .causedBy('acme-in');
+    });
+
+    it('the STOPALL a global opt-in lifted stays lifted when the brand opts in later', () => {
+      given(
+        optOut({ scope: 'global', occurredAt: T0 }),
+        optOut({ scope: 'brand:acme', occurredAt: T0 }),
+        optIn({ scope: 'global', occurredAt: T0 + 1 }),
+        optIn({ eventId: 'acme-in', scope: 'brand:acme', occurredAt: T0 + 2 }),
+      )
+        .check('acme')
+        .is('opted_in')
+        .causedBy('acme-in');
+    });
+
+    it('a narrower opt-in still lifts a wider opt-out for its own scope (the rule is one-way)', () => {
+      given(
+        optOut({ scope: 'global', occurredAt: T0 }),
+        optIn({ eventId: 'promo-in', scope: 'program:acme/promo', occurredAt: T0 + 1 }),
+      )
+        .check('acme', 'promo')
+        .is('opted_in')
+        .causedBy('promo-in');
     });
   });
 

@@ -13,3 +13,4 @@ export {
 } from './scope.js';
 export * from './events.js';
 export * from './fold.js';
+export { CONSENT_EVIDENCE, assertConsentEvidence } from './consent.js';

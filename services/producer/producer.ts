@@ -109,6 +109,8 @@ export class LedgerProducer {
       ...(occurredAt !== undefined && { occurredAt }),
       ...(record.eventId !== undefined && { eventId: record.eventId }),
       ...(record.evidence !== undefined && { evidence: record.evidence }),
+      // A producer writes straight onto the log, past the API: its system is the one answerable.
+      actor: `producer:${this.options.sourceSystem}`,
     };
   }
 }

@@ -306,11 +306,13 @@ describe('RedisView', () => {
       });
       expect(await view.check(PHONE, 'acme')).toMatchObject({ status: 'opted_in', eventId: 'acme-in' });
       expect(await view.check(PHONE, 'beta')).toMatchObject({ status: 'opted_out', eventId: 'global-out' });
-      expect(await view.check(other, 'beta')).toMatchObject({ status: 'opted_in', allowed: true });
+      // A global opt-in leaves the brand's opt-out standing: it was recorded at a narrower scope.
+      expect(await view.check(other, 'beta')).toMatchObject({ status: 'opted_out', allowed: false });
+      expect(await view.check(other, 'gamma')).toMatchObject({ status: 'opted_in', allowed: true });
       expect(await suppressedIn('global')).toBe(true);
       expect(await suppressedIn('brand:acme')).toBe(false);
       expect(await suppressedIn('program:acme/promo')).toBe(true);
-      expect(await suppressedIn('brand:beta', other)).toBe(false);
+      expect(await suppressedIn('brand:beta', other)).toBe(true);
       await expectStoreIsFoldOf(await readAllEmbedded(log));
     });
 

@@ -6,7 +6,12 @@ import { pointToken, type Cursor, type EventLog, type LogRecord } from '../log/i
 
 /** A line of an export: a record as the log holds it, or what is known of one no schema could read. */
 export type ExportLine =
-  | { readonly position: string; readonly event: LedgerEvent }
+  | {
+      readonly position: string;
+      /** Who recorded the event; null for events written before the ledger recorded actors. */
+      readonly actor: string | null;
+      readonly event: LedgerEvent;
+    }
   | { readonly position: string; readonly key: string | null; readonly undecodable: string };
 
 export interface LogExport {
@@ -43,7 +48,11 @@ export async function exportLog(log: EventLog): Promise<LogExport> {
     deliver: async (batch: readonly LogRecord[], { partition }) => {
       for (const record of batch) {
         if (record.position > (head[partition] ?? START) || stream.destroyed) break;
-        await write({ position: pointToken(record), event: record.event });
+        await write({
+          position: pointToken(record),
+          actor: record.event.evidence.actor ?? null,
+          event: record.event,
+        });
         reached[partition] = record.position;
       }
       if (done()) finish();

@@ -26,9 +26,10 @@ const pick = <T>(next: () => number, values: readonly T[]): T =>
  * occurred after it.
  */
 function referenceFold(records: readonly Recorded[], phone: string, brand: string, program?: string) {
-  let suppressed = false;
-  let status = 'no_record';
-  let latestOptOut = -Infinity;
+  const width = (scope: string): number => (scope === 'global' ? 0 : scope.startsWith('brand:') ? 1 : 2);
+  // Every opt-out stays in force until an opt-in at its own or a narrower scope, not dated before it.
+  let inForce: { occurredAt: number; width: number; hard: boolean }[] = [];
+  let optedIn = false;
   let ignoredOptIns = 0;
   for (const { event } of records) {
     if (event.phone !== phone) continue;
@@ -38,21 +39,27 @@ function referenceFold(records: readonly Recorded[], phone: string, brand: strin
       (program !== undefined && event.scope === `program:${brand}/${program}`);
     if (!applies) continue;
     if (event.type === 'OptOutRecorded' || event.type === 'OptOutSuspected') {
-      suppressed = true;
-      status =
-        status === 'opted_out' ? status : event.type === 'OptOutRecorded' ? 'opted_out' : 'pending_review';
-      latestOptOut = Math.max(latestOptOut, event.occurredAt);
+      inForce.push({
+        occurredAt: event.occurredAt,
+        width: width(event.scope),
+        hard: event.type === 'OptOutRecorded',
+      });
     } else if (event.type === 'OptInRecorded') {
-      if (suppressed && event.occurredAt < latestOptOut) {
-        ignoredOptIns++;
-        continue;
-      }
-      suppressed = false;
-      status = 'opted_in';
-      latestOptOut = -Infinity;
+      const own = width(event.scope);
+      inForce = inForce.filter((out) => out.width > own || event.occurredAt < out.occurredAt);
+      if (inForce.length > 0) ignoredOptIns++;
+      else optedIn = true;
     }
   }
-  return { allowed: !suppressed, status, ignoredOptIns };
+  const status =
+    inForce.length > 0
+      ? inForce.some((out) => out.hard)
+        ? 'opted_out'
+        : 'pending_review'
+      : optedIn
+        ? 'opted_in'
+        : 'no_record';
+  return { allowed: inForce.length === 0, status, ignoredOptIns };
 }
 
 describe('8 concurrent writers', () => {
@@ -105,6 +112,14 @@ describe('8 concurrent writers', () => {
               ...(program !== undefined && { program }),
               scope,
               source: pick(next, ['crm', 'web_form', 'call_centre', 'api'] as const),
+              // Proof of consent for every source an opt-in may come from.
+              evidence: {
+                formUrl: 'https://acme.example/join',
+                ip: '192.0.2.1',
+                agentId: 'agent-1',
+                callReference: 'call-1',
+                consentReference: 'consent-1',
+              },
               // Out of order on purpose: late-arriving, stale opt-ins must happen.
               occurredAt: new Date(now - Math.floor(next() * 600_000)).toISOString(),
               eventId: `w${id}-${i}`,

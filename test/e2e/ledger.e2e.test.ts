@@ -195,7 +195,13 @@ describe('the HTTP API', () => {
   });
 
   it('refuses to hide a different event behind a reused eventId', async () => {
-    await inject('POST', '/v1/events', { type: 'opt_in', phone: PHONE, source: 'crm', eventId: 'crm-43' });
+    await inject('POST', '/v1/events', {
+      type: 'opt_in',
+      phone: PHONE,
+      source: 'crm',
+      eventId: 'crm-43',
+      evidence: { consentReference: 'crm:consent/43' },
+    });
     const reused = await inject('POST', '/v1/events', {
       type: 'opt_out',
       phone: PHONE,
@@ -387,7 +393,13 @@ describe('the HTTP API', () => {
     });
     const optedOutAt = optOut.json<{ recordedAt: string }>().recordedAt;
     await new Promise((r) => setTimeout(r, 5)); // distinct recordedAt for the `at` query
-    await inject('POST', '/v1/events', { type: 'opt_in', phone: PHONE, brand: 'acme', source: 'web_form' });
+    await inject('POST', '/v1/events', {
+      type: 'opt_in',
+      phone: PHONE,
+      brand: 'acme',
+      source: 'web_form',
+      evidence: { formUrl: 'https://acme.example/join', ip: '192.0.2.1' },
+    });
     const now = (await inject('GET', `/v1/audit/${PHONE}`)).json<{
       events: { event: LedgerEvent; views: { view: string; applied: boolean }[] }[];
       effective: { brand: string | null; status: string }[];
@@ -443,6 +455,7 @@ describe('while the view replays', () => {
           phone: `+1201555${String(1000 + (i % 9000)).padStart(4, '0')}` as never,
           brand: 'acme',
           source: 'import',
+          actor: 'local',
         }),
       ),
     );

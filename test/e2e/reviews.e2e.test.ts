@@ -121,7 +121,14 @@ describe('the review queue: suspected opt-outs suppress at once and wait for a p
     expect((await inject('GET', '/v1/reviews')).json<{ total: number }>().total).toBe(0);
     const done = (await inject('GET', '/v1/reviews?status=decided')).json<{ reviews: ReviewEntry[] }>();
     expect(done.reviews).toEqual([
-      expect.objectContaining({ id, status: 'confirmed', reviewer: 'ana', note: 'means stop' }),
+      // The actor is who the server knows (no keys: local); the typed name stays beside it.
+      expect.objectContaining({
+        id,
+        status: 'confirmed',
+        reviewer: 'ana',
+        actor: 'local',
+        note: 'means stop',
+      }),
     ]);
 
     const audit = (await inject('GET', `/v1/audit/${PHONE}`)).json<{ events: { event: LedgerEvent }[] }>();
@@ -129,7 +136,8 @@ describe('the review queue: suspected opt-outs suppress at once and wait for a p
     expect(audit.events[1]?.event).toMatchObject({
       resolves: id,
       outcome: 'confirmed',
-      evidence: { agentId: 'ana' },
+      evidence: { agentId: 'ana', actor: 'local' },
+      actor: 'local',
     });
   });
 

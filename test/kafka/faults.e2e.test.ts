@@ -189,6 +189,7 @@ describeKafka('faults on a 3-node Kafka cluster', () => {
         ...(kind >= 4 && kind < 9 && { scope: 'program' as const, program: 'promo' }),
         ...(kind >= 9 && kind < 11 && { scope: 'global' as const }),
         source: 'crm',
+        evidence: { consentReference: 'crm:consent' },
         // Within ten minutes, so that many opt-ins arrive after an opt-out that occurred later.
         occurredAt: base + randomInt(600_000),
         eventId: `f-${randomUUID()}`,
@@ -263,6 +264,7 @@ describeKafka('faults on a 3-node Kafka cluster', () => {
             phone: phones[(loop * 7 + i) % phones.length] as string,
             brand: 'acme',
             source: 'crm',
+            evidence: { consentReference: 'crm:consent' },
             eventId,
           });
           acknowledged.set(eventId, position);
@@ -366,7 +368,13 @@ describeKafka('faults on a 3-node Kafka cluster', () => {
     }
 
     await restart(2);
-    const back = await ingest.record({ type: 'opt_in', phone: first, brand: 'acme', source: 'web_form' });
+    const back = await ingest.record({
+      type: 'opt_in',
+      phone: first,
+      brand: 'acme',
+      source: 'web_form',
+      evidence: { formUrl: 'https://acme.example/join', ip: '192.0.2.1' },
+    });
     await eventually(
       async () =>
         expect(await check(child.url, first, `brand=acme&minPosition=${back.position}`)).toMatchObject({

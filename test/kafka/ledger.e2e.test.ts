@@ -167,6 +167,7 @@ describeKafka('the ledger on Kafka, end to end through HTTP', () => {
       phone: poisoned,
       brand: 'acme',
       source: 'web_form',
+      evidence: { formUrl: 'https://acme.example/join', ip: '192.0.2.1' },
     });
     expect(optIn.status).toBe(201);
     expect(await check(poisoned, `brand=acme&minPosition=${optIn.body.position}`)).toMatchObject({
@@ -268,6 +269,7 @@ describeKafka('the ledger on Kafka, end to end through HTTP', () => {
       phone,
       brand: 'acme',
       source: 'web_form',
+      evidence: { formUrl: 'https://acme.example/join', ip: '192.0.2.1' },
     });
     expect(optIn.status).toBe(201);
     // The CRM retries its opt-out (its first reply was lost): later than the opt-in, but the same fact.
