@@ -335,7 +335,15 @@ function recordBody(step: RecordStep): Record<string, unknown> {
     occurredAt: new Date(Date.now() - step.ageMs).toISOString(),
     evidence: {
       ...(step.note !== undefined && { note: step.note }),
-      ...(step.type === 'opt_in' && { formUrl: 'https://acme.example/preferences', ip: '192.0.2.1' }),
+      // Proof of consent whatever the source (each source asks for its own fields).
+      ...(step.type === 'opt_in' && {
+        formUrl: 'https://acme.example/preferences',
+        ip: '192.0.2.1',
+        agentId: 'agent-7',
+        callReference: 'call-7',
+        consentReference: 'crm:consent/7',
+        rawText: 'yes, text me',
+      }),
     },
   };
 }
