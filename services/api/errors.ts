@@ -13,6 +13,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   invalid_scope: 400,
   invalid_config: 500,
+  unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   event_id_conflict: 409,
@@ -20,6 +21,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   undecodable_record: 500,
+  rate_limited: 429,
   unavailable: 503,
   internal: 500,
 };

@@ -4,6 +4,7 @@ export const ErrorCodes = [
   'invalid_request',
   'invalid_scope',
   'invalid_config',
+  'unauthorized',
   'forbidden',
   'not_found',
   'event_id_conflict',
@@ -11,6 +12,7 @@ export const ErrorCodes = [
   'payload_too_large',
   'unsupported_media_type',
   'undecodable_record',
+  'rate_limited',
   'unavailable',
   'internal',
 ] as const;
