@@ -53,7 +53,15 @@ export async function installAccess(app: FastifyInstance, options: AccessOptions
     const access = route.url.startsWith('/docs')
       ? OPEN
       : accessOf(method === 'HEAD' ? 'GET' : method, route.url);
-    route.config = { ...route.config, ...(access !== undefined && { access }) };
+    // Deny by default, and loudly: a route added without an access rule stops the app from building,
+    // so every test that builds it fails until the route is given one.
+    if (access === undefined) {
+      throw new LedgerError(
+        'internal',
+        `${method} ${route.url} declares no access: add it to the access table (services/api/access.ts)`,
+      );
+    }
+    route.config = { ...route.config, access };
     if (access?.kind === 'key' && route.schema !== undefined && route.schema.hide !== true) {
       route.schema = { ...route.schema, security: [{ bearer: [...access.scopes] }] };
     }
