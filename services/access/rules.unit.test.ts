@@ -10,14 +10,8 @@ const everyBrand = (...scopes: Scope[]): RouteAccess => ({ kind: 'key', scopes, 
 
 describe('who may call a route', () => {
   it.each([
-    ['no key, open route', undefined, { kind: 'open' } as RouteAccess, [], 'allowed'],
-    [
-      'no key, provider route (its signature decides)',
-      undefined,
-      { kind: 'provider' } as RouteAccess,
-      [],
-      'allowed',
-    ],
+    ['no key, open route', undefined, { kind: 'open' }, [], 'allowed'],
+    ['no key, provider route (its signature decides)', undefined, { kind: 'provider' }, [], 'allowed'],
     ['no key, keyed route', undefined, needs('checks:read'), [], 401],
     ['a key with the scope', principal(['checks:read']), needs('checks:read'), [], 'allowed'],
     ['a key without the scope', principal(['events:write']), needs('checks:read'), [], 403],
@@ -63,7 +57,7 @@ describe('who may call a route', () => {
     expect(decision).toEqual({
       allowed: false,
       status: 403,
-      message: expect.stringContaining('consent:write'),
+      message: expect.stringContaining('consent:write') as string,
     });
   });
 

@@ -195,7 +195,10 @@ describe('API keys on a running ledger', () => {
     });
     expect(answer.status).toBe(401);
     expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    expect(answer.body).toEqual({ error: 'unauthorized', message: expect.stringContaining('Bearer') });
+    expect(answer.body).toEqual({
+      error: 'unauthorized',
+      message: expect.stringContaining('Bearer') as string,
+    });
   });
 
   it('keeps health, readiness, docs and metrics open', async () => {
@@ -280,7 +283,7 @@ describe('API keys on a running ledger', () => {
     expect(answer.status).toBe(403);
     expect(answer.body).toEqual({
       error: 'forbidden',
-      message: expect.stringContaining('TWILIO_AUTH_TOKEN'),
+      message: expect.stringContaining('TWILIO_AUTH_TOKEN') as string,
     });
     const after = (
       await send(ledger.url, 'GET', `/v1/audit/+12015559999`, { secret: keys.secrets.admin ?? '' })
@@ -311,7 +314,10 @@ describe('rate limits', () => {
         statuses.push(last.status);
       }
       expect(statuses).toEqual([200, 200, 200, 429, 429]);
-      expect(last?.body).toEqual({ error: 'rate_limited', message: expect.stringContaining('retry in') });
+      expect(last?.body).toEqual({
+        error: 'rate_limited',
+        message: expect.stringContaining('retry in') as string,
+      });
       const retryAfter = Number(last?.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
