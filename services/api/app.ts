@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { assertBrands, assertScope, installAccess, KeyRing, maySee } from '../access/index.js';
 import { auditPhone } from '../audit/index.js';
 import {
   LedgerError,
@@ -13,6 +14,8 @@ import {
 import { cursorToken, parseToken, pointToken, type LogPoint } from '../log/index.js';
 import { deadLetterView, exportLog, type Ledger, type RebuildProgress } from '../runtime/index.js';
 import { actorOf } from './actor.js';
+import { routeInbound } from '../intake/index.js';
+import { accessOf } from './access.js';
 import { installErrorHandling } from './errors.js';
 import { readinessOf } from './readiness.js';
 import { installJsonBody } from './json-body.js';
@@ -83,6 +86,13 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
   installErrorHandling(app);
   coerceQueryStrings(app);
   app.addSchema(ErrorBody);
+  const keyCount = Object.keys(config.apiKeys).length;
+  // Before every route and before swagger: each route gets its access from the table as it is added.
+  await installAccess(app, {
+    keys: keyCount === 0 ? undefined : new KeyRing(config.apiKeys),
+    accessOf: accessOf(config.metricsScope),
+    rateLimits: config.rateLimits,
+  });
   // JSON only: a text/plain body is the caller's mistake, answered 415 rather than a schema error.
   app.removeContentTypeParser('text/plain');
   installJsonBody(app);
@@ -92,6 +102,15 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         title: 'suppression-ledger',
         description: 'Every opt-out on one immutable log; every sender checks before every send.',
         version: '0.1.0',
+      },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key from "ledger keys create"; each route names the scope it needs',
+          },
+        },
       },
     },
   });
@@ -114,10 +133,13 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       },
       async (request, reply) => {
         const body = request.body;
+        if (body.type === 'opt_in') assertScope(request, 'consent:write', 'to record an opt-in');
+        const brand = brandOf(body.brand);
+        assertBrands(request, [brand]);
         const appended = await intake.record({
           type: body.type,
           phone: phoneOf(body.phone),
-          brand: brandOf(body.brand),
+          brand,
           ...(body.program !== undefined && { program: body.program }),
           ...(body.scope !== undefined && { scope: body.scope }),
           source: parseSource(body.source),
@@ -149,6 +171,19 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       },
       async (request) => {
         const body = request.body;
+        if (request.principal !== undefined && request.principal.brands !== '*') {
+          let to: E164 | undefined;
+          try {
+            to = phoneOf(body.to);
+          } catch {
+            // A short code or an unparsable number: routed by its text.
+          }
+          const named = {
+            ...(body.brand !== undefined && { brand: body.brand }),
+            ...(body.program !== undefined && { program: body.program }),
+          };
+          assertBrands(request, [routeInbound(config.directory, body.to, to, named).brand]);
+        }
         const result = await intake.inbound({
           from: body.from,
           to: body.to,
@@ -178,6 +213,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       intake,
       authToken: config.twilioAuthToken,
       publicUrl: config.publicUrl,
+      keysConfigured: keyCount > 0,
     });
 
     app.get(
@@ -190,7 +226,9 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         },
       },
       (request) => {
-        const items = ledger.view.reviews(request.query.status ?? 'pending');
+        const items = ledger.view
+          .reviews(request.query.status ?? 'pending')
+          .filter((item) => maySee(request, item.event.brand));
         const limit = request.query.limit ?? 100;
         return {
           total: items.length,
@@ -234,6 +272,11 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       },
       async (request, reply) => {
         const { decision, reviewer, note } = request.body;
+        if (request.principal !== undefined && request.principal.brands !== '*') {
+          const item = ledger.view.reviews('all').find((r) => r.event.eventId === request.params.id);
+          // Unknown ids go on to intake, which answers 404 as it does for every caller.
+          if (item !== undefined) assertBrands(request, [item.event.brand]);
+        }
         const answer = await intake.review({
           id: request.params.id,
           decision,
@@ -263,10 +306,9 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
         },
       },
       (request) => {
-        const { intent, confidence, matched, language } = intake.classify(
-          request.body.text,
-          brandOf(request.body.brand),
-        );
+        const brand = brandOf(request.body.brand);
+        assertBrands(request, [brand]);
+        const { intent, confidence, matched, language } = intake.classify(request.body.text, brand);
         return { intent, confidence, matched, language };
       },
     );
@@ -333,6 +375,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
       (request) => {
         const phone = phoneOf(request.params.phone);
         const { brand, program, minPosition, system } = request.query;
+        assertBrands(request, [brandOf(brand)]);
         if (system !== undefined || minPosition !== undefined) {
           return checkWaiting(phone, brandOf(brand), program, positionOf(minPosition), system);
         }
@@ -411,6 +454,7 @@ export async function buildApp(ledger: Ledger, options: AppOptions = {}): Promis
             `phones has ${phones.length} items; at most ${config.batchCheckMax} per request`,
           );
         }
+        assertBrands(request, [brandOf(request.body.brand)]);
         const min = positionOf(minPosition);
         const started = performance.now();
         // Invalid numbers get their own error in place; the rest are answered against one view state.

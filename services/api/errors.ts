@@ -14,6 +14,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_scope: 400,
   consent_evidence_required: 400,
   invalid_config: 500,
+  unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   event_id_conflict: 409,
@@ -21,6 +22,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   undecodable_record: 500,
+  rate_limited: 429,
   unavailable: 503,
   internal: 500,
 };

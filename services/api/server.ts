@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
+import { LedgerError } from '../ledger/index.js';
 import { openEmbeddedLedger, openKafkaLedger, type Ledger } from '../runtime/index.js';
 import { buildApp, ROLES, type Role } from './app.js';
 
@@ -18,6 +19,14 @@ export async function startServer(
     onSignalClosed = () => process.exit(0),
   }: { roles?: readonly Role[]; onSignalClosed?: () => void } = {},
 ): Promise<RunningServer> {
+  const keyed = Object.keys(config.apiKeys).length > 0;
+  // Secure by default: an open ledger may be reachable by anyone only when it asks for keys.
+  if (!keyed && !isLoopback(config.host)) {
+    throw new LedgerError(
+      'invalid_config',
+      `HOST=${config.host} would let anyone on the network record and check opt-outs, and no API keys are configured: create one with "ledger keys create --id <name> --scopes checks:read,events:write" and add the printed entry under "apiKeys" in LEDGER_CONFIG_FILE, or listen on 127.0.0.1`,
+    );
+  }
   // Kafka talks while connecting, before the app (and its logger) exists: those lines go to stderr.
   const served: { app?: FastifyInstance } = {};
   const logError = (extra: object, message: string): void => {
@@ -42,6 +51,12 @@ export async function startServer(
       : await openKafkaLedger(config, clock, { createTopic: roles.includes('intake') });
   const app = await buildApp(ledger, { logger: { level: config.logLevel }, roles });
   served.app = app;
+  if (!keyed) {
+    app.log.warn(
+      { host: config.host },
+      'no API keys configured: listening on loopback only, every caller acts as "local"; "ledger keys create" makes one',
+    );
+  }
   await app.listen({ port: config.port, host: config.host });
   // Checks are served from the first moment, failing closed until the replay is done.
   ledger.start({
@@ -67,4 +82,15 @@ export async function startServer(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   return { app, ledger, url, close };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return (
+    h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h)
+  );
 }

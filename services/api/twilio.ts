@@ -13,6 +13,11 @@ export interface TwilioWebhookOptions {
   readonly authToken: string | undefined;
   /** The base URL Twilio calls, when a proxy in front changes it; taken from the request otherwise. */
   readonly publicUrl: string | undefined;
+  /**
+   * API keys are configured: the ledger is meant to be reachable by others, so an unsigned request is
+   * never accepted, and without a token the route refuses everything.
+   */
+  readonly keysConfigured?: boolean;
 }
 
 /** Form parameters as a form-urlencoded parser yields them: a repeated name gives a list. */
@@ -111,14 +116,35 @@ function signatureProblem(
   request: FastifyRequest,
   authToken: string | undefined,
   publicUrl: string | undefined,
+  keysConfigured: boolean,
 ): LedgerError | undefined {
-  if (authToken === undefined) return undefined;
+  if (authToken === undefined) {
+    if (keysConfigured) {
+      return new LedgerError(
+        'forbidden',
+        "this ledger has API keys but no TWILIO_AUTH_TOKEN: set it so Twilio's signature can be checked; until then this route refuses every request",
+      );
+    }
+    // No keys, no token: a local try-out. A browser page must still not record consent through the
+    // user's browser (a cross-site form POST needs no preflight), and browsers say where a POST came from.
+    const site = request.headers['sec-fetch-site'];
+    if (request.headers.origin !== undefined || (site !== undefined && site !== 'none')) {
+      return new LedgerError(
+        'forbidden',
+        'a browser request (Origin or Sec-Fetch-Site) is refused: without TWILIO_AUTH_TOKEN only non-browser callers may use this route',
+      );
+    }
+    return undefined;
+  }
   const signature = request.headers['x-twilio-signature'];
   if (typeof signature !== 'string' || signature === '') {
     return new LedgerError('forbidden', 'X-Twilio-Signature is missing: only Twilio may call this route');
   }
   const url = calledUrl(request, publicUrl);
-  if (isTwilioSignatureValid(authToken, signature, url, formParams(request.body))) return undefined;
+  if (isTwilioSignatureValid(authToken, signature, url, formParams(request.body))) {
+    request.actor = 'twilio';
+    return undefined;
+  }
   return new LedgerError(
     'forbidden',
     `X-Twilio-Signature does not match a request to ${url}: check TWILIO_AUTH_TOKEN, and set LEDGER_PUBLIC_URL when a proxy in front changes the URL`,
@@ -131,12 +157,18 @@ function signatureProblem(
  */
 export const twilioWebhook: FastifyPluginAsyncTypebox<TwilioWebhookOptions> = async (
   scope,
-  { intake, authToken, publicUrl },
+  { intake, authToken, publicUrl, keysConfigured = false },
 ) => {
   await scope.register(formbody);
   scope.removeContentTypeParser('application/json');
-  if (authToken === undefined) {
-    scope.log.warn('TWILIO_AUTH_TOKEN is not set: POST /v1/inbound/twilio accepts unsigned requests');
+  if (authToken === undefined && keysConfigured) {
+    scope.log.warn(
+      'TWILIO_AUTH_TOKEN is not set and API keys are configured: POST /v1/inbound/twilio refuses every request (403) until it is set',
+    );
+  } else if (authToken === undefined) {
+    scope.log.warn(
+      'TWILIO_AUTH_TOKEN is not set: POST /v1/inbound/twilio accepts unsigned requests, except from browsers',
+    );
   }
 
   scope.post(
@@ -157,7 +189,8 @@ export const twilioWebhook: FastifyPluginAsyncTypebox<TwilioWebhookOptions> = as
         },
       },
       // Before validation: a caller who cannot sign learns nothing about what the body should hold.
-      preValidation: (request, _reply, done) => done(signatureProblem(request, authToken, publicUrl)),
+      preValidation: (request, _reply, done) =>
+        done(signatureProblem(request, authToken, publicUrl, keysConfigured)),
     },
     async (request, reply) => {
       const { From, To, Body, MessageSid, OptOutType } = request.body;

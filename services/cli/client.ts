@@ -4,6 +4,17 @@ export interface ClientReply {
   readonly body: unknown;
 }
 
+let authorization: Record<string, string> = {};
+
+/** The API key every request carries (LEDGER_API_KEY), when the ledger asks for keys. */
+export function useApiKey(secret: string | undefined): void {
+  authorization =
+    secret === undefined || secret.trim() === '' ? {} : { authorization: `Bearer ${secret.trim()}` };
+}
+
+/** The headers that authenticate a request: none without a key. */
+export const authHeaders = (): Record<string, string> => authorization;
+
 export async function call(
   baseUrl: string,
   method: 'GET' | 'POST',
@@ -15,7 +26,10 @@ export async function call(
   try {
     response = await fetch(new URL(path, baseUrl), {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...authorization,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
       ...(body !== undefined && { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -25,6 +39,11 @@ export async function call(
     );
   }
   const text = await response.text();
+  if (response.status === 401) {
+    process.stderr.write(
+      'the ledger asks for an API key: set LEDGER_API_KEY to the secret "ledger keys create" printed\n',
+    );
+  }
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);

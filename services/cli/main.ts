@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { createKey, isScope, SCOPES } from '../access/index.js';
 import { classifyReply } from '../classifier/index.js';
 import { CHANNELS, LedgerError, parseSource, SOURCES } from '../ledger/index.js';
-import { call } from './client.js';
+import { authHeaders, call, useApiKey } from './client.js';
 
 const baseUrl = (): string => process.env.LEDGER_URL ?? 'http://127.0.0.1:8080';
+useApiKey(process.env.LEDGER_API_KEY);
 
 /** Prints the reply; a 4xx/5xx becomes a non-zero exit with the server's message. */
 function show(reply: { status: number; body: unknown }, exitCode = 0): void {
@@ -246,7 +248,7 @@ program
       ]);
     let response: Response;
     try {
-      response = await fetch(new URL('/v1/export', baseUrl()));
+      response = await fetch(new URL('/v1/export', baseUrl()), { headers: authHeaders() });
     } catch (error) {
       throw new Error(
         `cannot reach the ledger at ${baseUrl()} (${(error as Error).message}); start it or set LEDGER_URL`,
@@ -401,6 +403,37 @@ program
   .action((text: string) => {
     const { intent, confidence, matched, language } = classifyReply(text);
     console.log(JSON.stringify({ intent, confidence, matched, language }, null, 2));
+  });
+
+const keys = program.command('keys').description('API keys: callers send "Authorization: Bearer <secret>"');
+keys
+  .command('create')
+  .description('a new secret (printed once) and the entry to add under "apiKeys" in LEDGER_CONFIG_FILE')
+  .requiredOption('--id <keyId>', 'the key id: who acts, in logs and on every event it records')
+  .requiredOption('--scopes <scopes>', `comma-separated: ${SCOPES.join(', ')}`)
+  .option('--brands <brands>', 'comma-separated brands the key may act on, or * for every brand', '*')
+  .action((o: { id: string; scopes: string; brands: string }) => {
+    const list = (value: string): string[] =>
+      value
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
+    const scopes = list(o.scopes);
+    const unknown = scopes.filter((s) => !isScope(s));
+    if (scopes.length === 0 || unknown.length > 0) {
+      throw new InvalidArgumentError(
+        `--scopes: ${unknown.join(', ') || '(none)'} not among ${SCOPES.join(', ')}`,
+      );
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.id)) {
+      throw new InvalidArgumentError("--id: 1-64 letters, digits, '.', '_' or '-'");
+    }
+    const brands = list(o.brands);
+    const { secret, entry } = createKey(scopes.filter(isScope), brands.includes('*') ? ['*'] : brands);
+    console.log(`secret (shown once; give it to the caller as LEDGER_API_KEY or "Authorization: Bearer"):`);
+    console.log(secret);
+    console.log('add under "apiKeys" in LEDGER_CONFIG_FILE, then restart the ledger:');
+    console.log(JSON.stringify({ [o.id]: entry }, null, 2));
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -8,6 +8,7 @@ import {
   type NumberRoute,
 } from '../intake/index.js';
 import { assertName, LedgerError, parsePhone, type Region } from '../ledger/index.js';
+import { isScope, SCOPES, type ApiKeyEntry, type RateLimits, type Scope } from '../access/index.js';
 
 export interface Config {
   readonly port: number;
@@ -37,6 +38,12 @@ export interface Config {
   readonly views: readonly ViewConfig[];
   /** How long the HTTP server waits on a client, and how many connections one client may hold. */
   readonly http: HttpLimits;
+  /** API keys by key id (LEDGER_CONFIG_FILE "apiKeys"); none: loopback only, every caller is `local`. */
+  readonly apiKeys: Readonly<Record<string, ApiKeyEntry>>;
+  /** Per key (per address without keys) per minute (LEDGER_CONFIG_FILE "rateLimits"). */
+  readonly rateLimits: RateLimits;
+  /** The scope GET /metrics needs when keys are configured (LEDGER_CONFIG_FILE "metricsScope"); open when unset. */
+  readonly metricsScope: Scope | undefined;
 }
 
 export interface HttpLimits {
@@ -114,6 +121,7 @@ export const SETTINGS: Readonly<Record<string, Setting>> = {
     help: 'most phones in one batch check (default 100000); its body may be up to 68 bytes a phone',
   },
   LEDGER_LOG_LEVEL: { help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  LEDGER_API_KEY: { help: 'the API key secret CLI commands send as "Authorization: Bearer"' },
   LEDGER_URL: { help: 'where CLI commands find a running ledger (default http://127.0.0.1:8080)' },
   LEDGER_KAFKA_BROKERS: { help: 'Kafka bootstrap servers host:port,... (switches to Kafka mode)' },
   LEDGER_TOPIC: { help: 'Kafka topic of the log (default ledger.events)' },
@@ -200,6 +208,9 @@ export function loadConfig(
       numbers: file.numbers,
     },
     views: file.views,
+    apiKeys: file.apiKeys,
+    rateLimits: file.rateLimits,
+    metricsScope: file.metricsScope,
     outbound:
       outboundUrl === undefined
         ? undefined
@@ -464,8 +475,8 @@ function readConfigFile(
   readFile: (path: string) => string,
   region: Region,
   problems: string[],
-): Pick<BrandDirectory, 'brands' | 'numbers'> & { views: ViewConfig[] } {
-  const empty = { brands: {}, numbers: {}, views: [] };
+): Pick<BrandDirectory, 'brands' | 'numbers'> & { views: ViewConfig[] } & AccessSection {
+  const empty = { brands: {}, numbers: {}, views: [], ...readAccess({}, '', problems) };
   if (path === undefined || path === '') return empty;
   let parsed: unknown;
   try {
@@ -479,8 +490,8 @@ function readConfigFile(
     return empty;
   }
   for (const key of Object.keys(parsed)) {
-    if (key !== 'brands' && key !== 'numbers' && key !== 'views')
-      problems.push(`${path}: unknown key "${key}" (expected brands, numbers, views)`);
+    if (!FILE_KEYS.includes(key))
+      problems.push(`${path}: unknown key "${key}" (expected ${FILE_KEYS.join(', ')})`);
   }
   const brands: Record<string, BrandSettings> = {};
   for (const [name, settings] of Object.entries(isObject(parsed.brands) ? parsed.brands : {})) {
@@ -548,7 +559,96 @@ function readConfigFile(
       };
     }
   }
-  return { brands, numbers, views: readViews(parsed.views, `${path}: views`, problems) };
+  return {
+    brands,
+    numbers,
+    views: readViews(parsed.views, `${path}: views`, problems),
+    ...readAccess(parsed, path, problems),
+  };
+}
+
+const FILE_KEYS = ['brands', 'numbers', 'views', 'apiKeys', 'rateLimits', 'metricsScope'];
+
+interface AccessSection {
+  apiKeys: Record<string, ApiKeyEntry>;
+  rateLimits: RateLimits;
+  metricsScope: Scope | undefined;
+}
+
+/** Checks never throttled at a sender's normal rate; writes generous; both per key per minute. */
+export const DEFAULT_RATE_LIMITS: RateLimits = { checksPerMinute: 6_000_000, writesPerMinute: 60_000 };
+
+function readAccess(parsed: Record<string, unknown>, path: string, problems: string[]): AccessSection {
+  const apiKeys: Record<string, ApiKeyEntry> = {};
+  const keys = parsed.apiKeys;
+  const hint = `(create one with "ledger keys create --id <id> --scopes ${SCOPES[0]}")`;
+  if (keys !== undefined && !isObject(keys)) {
+    problems.push(`${path}: apiKeys must be {"<keyId>": {"sha256", "scopes", "brands"}} ${hint}`);
+  }
+  const hashes = new Set<string>();
+  for (const [id, entry] of Object.entries(isObject(keys) ? keys : {})) {
+    const at = `${path}: apiKeys.${id}`;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) {
+      problems.push(`${at}: a key id is 1-64 letters, digits, '.', '_' or '-'`);
+    }
+    if (!isObject(entry)) {
+      problems.push(`${at} must be {"sha256", "scopes", "brands"} ${hint}`);
+      continue;
+    }
+    for (const key of Object.keys(entry)) {
+      if (!['sha256', 'scopes', 'brands'].includes(key))
+        problems.push(`${at}.${key} is unknown (known: sha256, scopes, brands)`);
+    }
+    const { sha256, scopes, brands } = entry;
+    if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+      problems.push(`${at}.sha256 must be the 64-hex-digit SHA-256 of the secret, never the secret ${hint}`);
+    } else if (hashes.has(sha256.toLowerCase())) {
+      problems.push(`${at}.sha256 is another key's too: each key needs its own secret`);
+    } else hashes.add(sha256.toLowerCase());
+    if (
+      !Array.isArray(scopes) ||
+      scopes.length === 0 ||
+      scopes.some((s) => typeof s !== 'string' || !isScope(s))
+    ) {
+      problems.push(`${at}.scopes must be a non-empty list of ${SCOPES.join(', ')}`);
+    }
+    if (
+      !Array.isArray(brands) ||
+      brands.length === 0 ||
+      brands.some(
+        (b) =>
+          typeof b !== 'string' ||
+          (b !== '*' && collect(problems, () => assertName('brand', b)) === undefined),
+      )
+    ) {
+      problems.push(`${at}.brands must be a non-empty list of brands, or ["*"] for every brand`);
+    }
+    if (typeof sha256 === 'string' && Array.isArray(scopes) && Array.isArray(brands)) {
+      apiKeys[id] = { sha256, scopes: scopes as Scope[], brands: brands as string[] };
+    }
+  }
+  const limits = parsed.rateLimits;
+  const rateLimits = { ...DEFAULT_RATE_LIMITS };
+  if (limits !== undefined) {
+    if (!isObject(limits))
+      problems.push(`${path}: rateLimits must be {"checksPerMinute"?, "writesPerMinute"?}`);
+    for (const [key, value] of Object.entries(isObject(limits) ? limits : {})) {
+      if (key !== 'checksPerMinute' && key !== 'writesPerMinute') {
+        problems.push(`${path}: rateLimits.${key} is unknown (known: checksPerMinute, writesPerMinute)`);
+      } else if (!Number.isInteger(value) || (value as number) < 1) {
+        problems.push(`${path}: rateLimits.${key} must be a whole number ≥ 1`);
+      } else rateLimits[key] = value as number;
+    }
+  }
+  const metricsScope = parsed.metricsScope;
+  if (metricsScope !== undefined && (typeof metricsScope !== 'string' || !isScope(metricsScope))) {
+    problems.push(`${path}: metricsScope must be one of ${SCOPES.join(', ')}`);
+  }
+  return {
+    apiKeys,
+    rateLimits,
+    metricsScope: typeof metricsScope === 'string' && isScope(metricsScope) ? metricsScope : undefined,
+  };
 }
 
 function readKeywords(value: unknown, where: string, problems: string[]): void {

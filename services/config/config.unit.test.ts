@@ -274,3 +274,45 @@ describe('the HTTP limits', () => {
     );
   });
 });
+
+describe('API keys in the configuration file', () => {
+  const withFile = (content: object) => () =>
+    loadConfig({ LEDGER_CONFIG_FILE: 'ledger.json' }, () => JSON.stringify(content));
+  const SHA = 'a'.repeat(64);
+
+  it('are none by default, with generous rate limits and /metrics open', () => {
+    const config = loadConfig({});
+    expect(config.apiKeys).toEqual({});
+    expect(config.metricsScope).toBeUndefined();
+    expect(config.rateLimits.checksPerMinute).toBeGreaterThanOrEqual(1_000_000);
+  });
+
+  it('takes a key by id with its hash, scopes and brands, and the limits', () => {
+    const config = withFile({
+      apiKeys: { sender: { sha256: SHA, scopes: ['checks:read'], brands: ['acme'] } },
+      rateLimits: { writesPerMinute: 10 },
+      metricsScope: 'admin',
+    })();
+    expect(config.apiKeys).toEqual({ sender: { sha256: SHA, scopes: ['checks:read'], brands: ['acme'] } });
+    expect(config.rateLimits.writesPerMinute).toBe(10);
+    expect(config.metricsScope).toBe('admin');
+  });
+
+  it('refuses what would not authenticate as meant, saying what to fix', () => {
+    expect(withFile({ apiKeys: { k: { sha256: 'slk_secret', scopes: ['admin'], brands: ['*'] } } })).toThrow(
+      /apiKeys\.k\.sha256 must be the 64-hex-digit SHA-256/,
+    );
+    expect(withFile({ apiKeys: { k: { sha256: SHA, scopes: ['checks:write'], brands: ['*'] } } })).toThrow(
+      /apiKeys\.k\.scopes must be a non-empty list/,
+    );
+    expect(withFile({ apiKeys: { k: { sha256: SHA, scopes: ['admin'] } } })).toThrow(/apiKeys\.k\.brands/);
+    expect(
+      withFile({
+        apiKeys: {
+          a: { sha256: SHA, scopes: ['admin'], brands: ['*'] },
+          b: { sha256: SHA, scopes: ['checks:read'], brands: ['*'] },
+        },
+      }),
+    ).toThrow(/apiKeys\.b\.sha256 is another key's too/);
+  });
+});

@@ -5,6 +5,7 @@ export const ErrorCodes = [
   'invalid_scope',
   'consent_evidence_required',
   'invalid_config',
+  'unauthorized',
   'forbidden',
   'not_found',
   'event_id_conflict',
@@ -12,6 +13,7 @@ export const ErrorCodes = [
   'payload_too_large',
   'unsupported_media_type',
   'undecodable_record',
+  'rate_limited',
   'unavailable',
   'internal',
 ] as const;
