@@ -48,13 +48,13 @@ lint: install ## eslint (type-checked rules)
 format: install ## prettier --write
 	npm run -s format
 
-bench: build ## performance figures beside same-run references (DESIGN §7) → bench/results/latest.json; own Kafka on 9292
+bench: build ## performance figures beside same-run references (docs/design.md §7) → bench/results/latest.json; own Kafka on 9292
 	bench/run.sh
 
 clean: ## remove build output and the default data directory
 	rm -rf dist data .tmp
 
-# ---- local Apache Kafka (DESIGN.md §6 "Modes"): KRaft nodes as child JVMs, jars from Maven Central ----
+# ---- local Apache Kafka (docs/design.md §6 "Modes"): KRaft nodes as child JVMs, jars from Maven Central ----
 KAFKA_NODES ?= 1
 
 .PHONY: kafka-resolve kafka-up kafka-down

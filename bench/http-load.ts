@@ -22,6 +22,8 @@ export interface HttpLoadSpec {
   readonly phoneOffset?: number;
   /** Where to write every latency sample (ms, float64, native byte order), for merging runs. */
   readonly samplesFile?: string;
+  /** Sent with every request (an API key's Authorization header). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface HttpLoadResult {
@@ -112,7 +114,14 @@ function run(
 ): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
-      { url: spec.url, connections: spec.connections, duration: seconds, requests, timeout: 30 },
+      {
+        url: spec.url,
+        connections: spec.connections,
+        duration: seconds,
+        requests,
+        timeout: 30,
+        ...(spec.headers !== undefined && { headers: { ...spec.headers } }),
+      },
       (error, result) => (error === null ? resolve(result) : reject(error)),
     );
     if (samples !== undefined) {

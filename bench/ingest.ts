@@ -22,7 +22,14 @@ const ms = (v: number): string => `${round(v, 1)} ms`;
 export function avroEventSize(): number {
   const codec = createEventCodec(loadCatalogue());
   const event = decideRecord(
-    { type: 'opt_out', phone: phoneAt(0), brand: 'acme', source: 'crm', sourceSystem: 'bench', actor: 'key-bench' },
+    {
+      type: 'opt_out',
+      phone: phoneAt(0),
+      brand: 'acme',
+      source: 'crm',
+      sourceSystem: 'bench',
+      actor: 'key-bench',
+    },
     { now: Date.now(), newId: () => eventIdAt(0) },
   );
   return codec.encode(event).length;

@@ -2,7 +2,7 @@ import { progress } from './measure.js';
 
 /**
  * One line of the report: our figure beside the reference measured in the same run, the ratio, and
- * the DESIGN §7 target where there is one.
+ * the docs/design.md §7 target where there is one.
  */
 export interface Figure {
   /** Stable key, e.g. `http-check-c50`. */
@@ -30,7 +30,7 @@ export interface Reference {
 }
 
 export interface Target {
-  /** As DESIGN §7 states it. */
+  /** As docs/design.md §7 states it. */
   readonly text: string;
   /** null when it could not be judged (the measurement failed). */
   readonly met: boolean | null;
@@ -119,7 +119,7 @@ export function renderTable(figures: readonly Figure[]): string {
     const met = f.target === undefined ? '' : f.target.met === null ? '?' : f.target.met ? 'yes' : 'NO';
     return [f.name, ours, ref, ratio, target, met];
   });
-  const header = ['figure', 'ours', 'reference (same run)', 'ratio', 'target (DESIGN §7)', 'met'];
+  const header = ['figure', 'ours', 'reference (same run)', 'ratio', 'target (docs/design.md §7)', 'met'];
   const widths = header.map((h, i) =>
     Math.min(i === 1 || i === 2 ? 70 : 56, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))),
   );

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -161,12 +162,95 @@ export async function run(): Promise<FigureOutput> {
         })),
       );
     }
+    figures.push(...(await keyFigure(dataDir, ledger, duration, warmup)));
     figures.push(...(await storeFigures(single.get(STORE_CONCURRENCY), duration, warmup)));
     figures.push(...(await batchFigures(ledger, reference, duration)));
   } finally {
     await Promise.all([ledger.stop(), reference?.stop()]);
   }
   return { figures };
+}
+
+const KEY_TARGET = 'within 5% of the same check without keys (≥ 0.95×)';
+
+/**
+ * The single check with access control on (an API key with checks:read, per-key rate limiting),
+ * alternating with the same ledger data served without keys: what authentication costs a sender.
+ */
+async function keyFigure(
+  dataDir: string,
+  open: RunningLedger,
+  duration: number,
+  warmup: number,
+): Promise<Figure[]> {
+  const id = `http-check-key-c${STORE_CONCURRENCY}`;
+  const name = `single check with an API key, ${STORE_CONCURRENCY} connections`;
+  return attempt({ id, name, unit: 'checks/s', target: KEY_TARGET }, async () => {
+    const secret = `slk_bench_${uniqueTag()}`;
+    const configFile = join(scratchDir('keys'), 'ledger.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        apiKeys: {
+          sender: {
+            sha256: createHash('sha256').update(secret).digest('hex'),
+            scopes: ['checks:read'],
+            brands: ['*'],
+          },
+        },
+      }),
+    );
+    // The same data, a second process: both read the embedded log, neither writes during the run.
+    const keyed = await startLedger({ dataDir, env: { LEDGER_CONFIG_FILE: configFile }, name: 'ledger-key' });
+    try {
+      const spec = {
+        workload: 'check',
+        connections: STORE_CONCURRENCY,
+        duration,
+        warmup,
+        suppressed: SUPPRESSED,
+      } as const;
+      const { ours, reference } = await alternate(
+        {
+          ...spec,
+          url: keyed.url,
+          serverPid: keyed.child.process.pid,
+          headers: { authorization: `Bearer ${secret}` },
+        },
+        { ...spec, url: open.url, serverPid: open.child.process.pid },
+      );
+      const ratio = ratioOf(ours.requestsPerSecond, reference.requestsPerSecond);
+      return {
+        id,
+        name,
+        unit: 'checks/s',
+        ours: ours.requestsPerSecond,
+        reference: {
+          name: 'the same check without keys',
+          value: reference.requestsPerSecond,
+          unit: 'checks/s',
+          detail: {
+            latency: reference.latency,
+            serverCpuMicrosecondsPerRequest: reference.serverCpuMicrosecondsPerRequest,
+          },
+        },
+        ratio,
+        target: {
+          text: KEY_TARGET,
+          met: ratio !== null && ratio >= 0.95 && ours.non2xx === 0,
+          note: ours.non2xx > 0 ? `${ours.non2xx} answers were not 2xx` : '',
+        },
+        detail: {
+          summary: `p50 ${ms(ours.latency.p50)}, p99 ${ms(ours.latency.p99)}; server CPU ${ours.serverCpuMicrosecondsPerRequest} µs/req vs ${reference.serverCpuMicrosecondsPerRequest} without keys`,
+          latency: ours.latency,
+          serverCpuMicrosecondsPerRequest: ours.serverCpuMicrosecondsPerRequest,
+          non2xx: ours.non2xx,
+        },
+      };
+    } finally {
+      await keyed.stop();
+    }
+  });
 }
 
 /** The ledger answers as the contract says before anything is measured against it. */

@@ -8,7 +8,7 @@ declare module 'fastify' {
 }
 
 /**
- * Who records what this request writes: the server decides it, never the caller's body (DESIGN.md §9).
+ * Who records what this request writes: the server decides it, never the caller's body (docs/design.md §9).
  * Without keys configured the ledger listens on loopback only, so the writer is `local`.
  */
 export function actorOf(request: FastifyRequest): string {

@@ -48,7 +48,7 @@ class HeldView implements SystemView {
   };
 }
 
-describe('checks against a system view fail closed (DESIGN.md §4)', () => {
+describe('checks against a system view fail closed (docs/design.md §4)', () => {
   let dir: string;
   let log: EmbeddedEventLog;
   let view: HeldView;

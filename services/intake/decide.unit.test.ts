@@ -517,9 +517,9 @@ describe('decideInbound: a classified reply → what to record and what to answe
 
     it('a receivedAt before 1990 (an epoch default) means now: a STOP dated 1970 could be lifted by any stale opt-in', () => {
       expect(decide('STOP', { message: { receivedAt: 0 } }).events[0]?.occurredAt).toBe(NOW);
-      expect(
-        decide('STOP', { message: { receivedAt: Date.UTC(1989, 11, 31) } }).events[0]?.occurredAt,
-      ).toBe(NOW);
+      expect(decide('STOP', { message: { receivedAt: Date.UTC(1989, 11, 31) } }).events[0]?.occurredAt).toBe(
+        NOW,
+      );
     });
 
     it('every event is recorded now', () => {

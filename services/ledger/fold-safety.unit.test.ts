@@ -55,7 +55,7 @@ function lifted(out: ConsentFact, facts: readonly ConsentFact[]): boolean {
   );
 }
 
-describe('property: no opt-in lifts a narrower or later-dated opt-out (DESIGN.md §3)', () => {
+describe('property: no opt-in lifts a narrower or later-dated opt-out (docs/design.md §3)', () => {
   it('for random histories, a check is allowed exactly when every covering opt-out was lifted by a valid opt-in', () => {
     fc.assert(
       fc.property(aHistory, (history) => {

@@ -23,7 +23,7 @@ import {
 
 const MINUTE = 60_000;
 
-describe('the fold of one phone (DESIGN.md §3)', () => {
+describe('the fold of one phone (docs/design.md §3)', () => {
   describe('effective state', () => {
     it('a phone without events has no record and may be messaged', () => {
       given().check(BRAND).is('no_record');

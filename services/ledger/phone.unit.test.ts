@@ -4,7 +4,7 @@ import { caught } from '../../test/support/caught.js';
 
 const rejection = (raw: unknown, region: Region = 'US'): LedgerError => caught(() => parsePhone(raw, region));
 
-describe('phone numbers are normalised to E.164 (DESIGN.md §3)', () => {
+describe('phone numbers are normalised to E.164 (docs/design.md §3)', () => {
   describe('what people and systems actually send', () => {
     it.each<[string, Region, string]>([
       ['+12015550123', 'US', '+12015550123'],
@@ -135,7 +135,7 @@ describe('phone numbers are normalised to E.164 (DESIGN.md §3)', () => {
     });
 
     // libphonenumber alone would extract +12015550123 from each of these (and drop the extension);
-    // DESIGN.md §3: anything that is not a valid number is rejected, never guessed at.
+    // docs/design.md §3: anything that is not a valid number is rejected, never guessed at.
     it.each([
       'call me at +1 201 555 0123 thanks',
       '+1 201 555 0123 abc',

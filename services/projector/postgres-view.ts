@@ -308,7 +308,7 @@ type Client = pg.PoolClient;
  * scope it has facts at (see `scopeStates`), so a sender answers a check, or filters a whole campaign,
  * with plain SQL (`senderSql`). Beside it the view keeps each phone's consent facts (so a batch folds
  * incrementally), every event of every phone in log order (per-phone streams for audit when the log is
- * Kafka, DESIGN.md §6), its checkpoint per partition and the phones with unreadable records. A batch and
+ * Kafka, docs/design.md §6), its checkpoint per partition and the phones with unreadable records. A batch and
  * its checkpoint commit in one transaction, so re-delivery changes nothing.
  */
 export class PostgresView implements SystemView, PhoneHistorySource {

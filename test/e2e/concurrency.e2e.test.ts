@@ -21,7 +21,7 @@ const pick = <T>(next: () => number, values: readonly T[]): T =>
   values[Math.floor(next() * values.length)] as T;
 
 /**
- * The rule of DESIGN.md §3, written again here on purpose, apart from the service's fold: the latest
+ * The rule of docs/design.md §3, written again here on purpose, apart from the service's fold: the latest
  * event among the covering scopes wins, except that an opt-in never lifts an opt-out in force that
  * occurred after it.
  */

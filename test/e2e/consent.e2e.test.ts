@@ -43,7 +43,13 @@ afterAll(async () => {
 describe('who recorded each event (ledger start, no keys configured: the actor is local)', () => {
   it('the server writes the actor; audit and export show it', async () => {
     const phone = nextPhone();
-    await record({ type: 'opt_out', phone, brand: 'acme', source: 'crm', eventId: `actor-${phone.slice(1)}` });
+    await record({
+      type: 'opt_out',
+      phone,
+      brand: 'acme',
+      source: 'crm',
+      eventId: `actor-${phone.slice(1)}`,
+    });
 
     const audit = (await (await fetch(`${ledger.url}/v1/audit/${phone}`)).json()) as {
       events: { event: { actor: string | null; evidence: Record<string, unknown> } }[];
@@ -55,7 +61,9 @@ describe('who recorded each event (ledger start, no keys configured: the actor i
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as { actor: string | null; event: { eventId: string } });
-    expect(lines.find((line) => line.event.eventId === `actor-${phone.slice(1)}`)).toMatchObject({ actor: 'local' });
+    expect(lines.find((line) => line.event.eventId === `actor-${phone.slice(1)}`)).toMatchObject({
+      actor: 'local',
+    });
   });
 
   it('a caller cannot say who recorded it: evidence.actor is refused, naming the field', async () => {

@@ -23,7 +23,7 @@ import { removeDir, startChild, tempDir, type ChildLedger } from '../support/led
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 /**
- * Layer 2 of the invariant (DESIGN §8): a real `ledger start` process with Redis, PostgreSQL and webhook
+ * Layer 2 of the invariant (docs/design.md §8): a real `ledger start` process with Redis, PostgreSQL and webhook
  * views, driven by random sequences with faults between the steps — the ledger SIGKILLed and restarted,
  * Redis or PostgreSQL taken away through a loopback proxy, a store wiped, the CRM refusing. After every
  * fault no check through the ledger may answer allowed where the fold of the log suppresses; once the

@@ -13,7 +13,7 @@ import { eventually } from '../support/eventually.js';
 import { openInProcess, removeDir, tempDir } from '../support/ledger-harness.js';
 
 /**
- * Layer 1 of the invariant (DESIGN §8), fast and in process: random sequences of opt-outs, opt-ins,
+ * Layer 1 of the invariant (docs/design.md §8), fast and in process: random sequences of opt-outs, opt-ins,
  * STOP replies with hostile text, repeats and reviews, sent through app.inject() to an embedded ledger;
  * then the log is read back and folded by the ledger's own fold, and every check path must agree.
  */

@@ -42,7 +42,7 @@ interface Expected {
 }
 
 /**
- * The reference answer, written from DESIGN.md §3 alone: one phone's events in log order; an event id
+ * The reference answer, written from docs/design.md §3 alone: one phone's events in log order; an event id
  * already seen is a duplicate and changes nothing; only events at scopes covering (brand, program?)
  * count; the latest counting event wins, except that an opt-in never lifts an opt-out in force that
  * occurred after the opt-in itself.
@@ -305,7 +305,7 @@ describeKafka('faults on a 3-node Kafka cluster', () => {
     );
     // A send refused while a leader moved may have been written after all; the producer sends it again
     // (or the caller would), so an event can stand twice under its one id: at-least-once on the log,
-    // applied once by the views (DESIGN §3: a recorded id is acknowledged again and applied once; the
+    // applied once by the views (docs/design.md §3: a recorded id is acknowledged again and applied once; the
     // projector test above checks the views with repeated ids). What must hold: every copy is the very
     // same event, so the views' dedupe by id makes it one fact.
     const copies = new Map<string, string[]>();

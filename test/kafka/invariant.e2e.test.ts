@@ -15,7 +15,7 @@ import { LocalCluster, testBrokers } from '../support/kafka.js';
 import { removeDir, startChild, tempDir, type ChildLedger } from '../support/ledger-harness.js';
 
 /**
- * Layer 3 of the invariant (DESIGN §8), on Kafka: an intake process and a gate process (`--role`) on a
+ * Layer 3 of the invariant (docs/design.md §8), on Kafka: an intake process and a gate process (`--role`) on a
  * one-node Kafka of the test's own, with the broker SIGKILLed or frozen (SIGSTOP) and the gate frozen
  * between steps. Right after a frozen gate wakes — frozen longer than its staleness bound — its
  * answers without minPosition must not be allowed where the fold of the log suppresses; once settled,

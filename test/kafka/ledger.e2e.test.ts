@@ -281,7 +281,7 @@ describeKafka('the ledger on Kafka, end to end through HTTP', () => {
       status: 'opted_in',
       eventId: optIn.body.eventId,
     });
-    // DESIGN.md §4: "a repeated `eventId` → `200` with the original".
+    // docs/design.md §4: "a repeated `eventId` → `200` with the original".
     expect({ status: retried.status, position: retried.body.position }).toEqual({
       status: 200,
       position: first.body.position,
