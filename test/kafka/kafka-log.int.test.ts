@@ -194,7 +194,8 @@ describeKafka('KafkaEventLog on a Kafka broker', () => {
     it("put every event of a phone in its key's partition, at the position a plain consumer finds it", async () => {
       const topic = uniqueTopic();
       const log = await open(topic, 3);
-      const phones = randomPhones(12);
+      // 36 random phones miss one of 3 partitions about once in 700,000 runs (12 did in 1 run of 43).
+      const phones = randomPhones(36);
       // Several rounds of concurrent appends, each round queued in one tick: one produce request
       // that spans partitions, whose per-partition base offsets must be mapped back to each caller.
       const appended: Appended[] = [];
