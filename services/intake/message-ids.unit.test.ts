@@ -244,7 +244,7 @@ describe('evidence sent to POST /v1/events is kept the same way: a long text is 
 
   it('short evidence is kept as it is', () => {
     const evidence = { rawText: 'stop', note: 'asked on the form', userAgent: 'Mozilla/5.0' };
-    expect(record(evidence)).toEqual(evidence);
+    expect(record(evidence)).toEqual({ ...evidence, actor: 'local' });
   });
 
   it('a long user agent and raw text are cut at 4 KiB each, the note (kept) says so', () => {

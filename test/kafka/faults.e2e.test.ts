@@ -44,8 +44,8 @@ interface Expected {
 /**
  * The reference answer, written from docs/design.md §3 alone: one phone's events in log order; an event id
  * already seen is a duplicate and changes nothing; only events at scopes covering (brand, program?)
- * count; the latest counting event wins, except that an opt-in never lifts an opt-out in force that
- * occurred after the opt-in itself.
+ * count; an opt-out stays in force until an opt-in at its own or a narrower scope lifts it, and an
+ * opt-in never lifts an opt-out that occurred after the opt-in itself.
  */
 function referenceAnswer(events: readonly LedgerEvent[], brand: string, program?: string): Expected {
   const covering = new Set([
@@ -53,8 +53,8 @@ function referenceAnswer(events: readonly LedgerEvent[], brand: string, program?
     `brand:${brand}`,
     ...(program === undefined ? [] : [`program:${brand}/${program}`]),
   ]);
+  const width = (scope: string): number => (scope === 'global' ? 0 : scope.startsWith('brand:') ? 1 : 2);
   const seen = new Set<string>();
-  let suppressed = false;
   let optedIn: LedgerEvent | undefined;
   let inForce: LedgerEvent[] = [];
   for (const event of events) {
@@ -62,16 +62,15 @@ function referenceAnswer(events: readonly LedgerEvent[], brand: string, program?
     seen.add(event.eventId);
     if (!covering.has(event.scope)) continue;
     if (event.type === 'OptOutRecorded' || event.type === 'OptOutSuspected') {
-      suppressed = true;
       inForce.push(event);
     } else if (event.type === 'OptInRecorded') {
-      if (suppressed && inForce.some((out) => out.occurredAt > event.occurredAt)) continue;
-      suppressed = false;
-      optedIn = event;
-      inForce = [];
+      const own = width(event.scope);
+      inForce = inForce.filter((out) => width(out.scope) > own || out.occurredAt > event.occurredAt);
+      if (inForce.length === 0) optedIn = event;
     }
   }
-  if (suppressed) return { allowed: false, status: 'opted_out', causes: inForce.map((e) => e.eventId) };
+  if (inForce.length > 0)
+    return { allowed: false, status: 'opted_out', causes: inForce.map((e) => e.eventId) };
   if (optedIn !== undefined) return { allowed: true, status: 'opted_in', causes: [optedIn.eventId] };
   return { allowed: true, status: 'no_record', causes: [] };
 }
