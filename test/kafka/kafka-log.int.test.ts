@@ -182,10 +182,17 @@ describeKafka('KafkaEventLog on a Kafka broker', () => {
       await produceRaw(brokers, topic, [{ key: 'x', value: Buffer.from('b') }]);
       // The new topic's offsets have passed the old cursor: only its identity tells the two apart.
       expect(await highWatermarks(brokers, topic)).toEqual([2]);
-      await expect(log.head()).rejects.toMatchObject({
-        code: 'unavailable',
-        message: expect.stringMatching(/no longer the topic this process opened/) as string,
-      });
+      // A topic-id check vouches for 250 ms (head() is called per request), so the change is seen
+      // within that window, not necessarily at the very next call; from then on, for good.
+      await eventually(
+        () =>
+          expect(log.head()).rejects.toMatchObject({
+            code: 'unavailable',
+            message: expect.stringMatching(/no longer the topic this process opened/) as string,
+          }),
+        { timeoutMs: 5_000, intervalMs: 50 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
       await expect(log.head()).rejects.toMatchObject({ code: 'unavailable' });
     });
   });
