@@ -162,7 +162,7 @@ export async function run(): Promise<FigureOutput> {
         })),
       );
     }
-    figures.push(...(await keyFigure(dataDir, ledger, duration, warmup)));
+    figures.push(...(await keyFigure(ledger, duration, warmup)));
     figures.push(...(await storeFigures(single.get(STORE_CONCURRENCY), duration, warmup)));
     figures.push(...(await batchFigures(ledger, reference, duration)));
   } finally {
@@ -177,12 +177,7 @@ const KEY_TARGET = 'within 5% of the same check without keys (≥ 0.95×)';
  * The single check with access control on (an API key with checks:read, per-key rate limiting),
  * alternating with the same ledger data served without keys: what authentication costs a sender.
  */
-async function keyFigure(
-  dataDir: string,
-  open: RunningLedger,
-  duration: number,
-  warmup: number,
-): Promise<Figure[]> {
+async function keyFigure(open: RunningLedger, duration: number, warmup: number): Promise<Figure[]> {
   const id = `http-check-key-c${STORE_CONCURRENCY}`;
   const name = `single check with an API key, ${STORE_CONCURRENCY} connections`;
   return attempt({ id, name, unit: 'checks/s', target: KEY_TARGET }, async () => {
@@ -200,8 +195,14 @@ async function keyFigure(
         },
       }),
     );
-    // The same data, a second process: both read the embedded log, neither writes during the run.
-    const keyed = await startLedger({ dataDir, env: { LEDGER_CONFIG_FILE: configFile }, name: 'ledger-key' });
+    // The same data in a data directory of its own (one embedded log belongs to one process).
+    const keyedDir = scratchDir('http-key');
+    await fillDataDir(keyedDir, SUPPRESSED);
+    const keyed = await startLedger({
+      dataDir: keyedDir,
+      env: { LEDGER_CONFIG_FILE: configFile },
+      name: 'ledger-key',
+    });
     try {
       const spec = {
         workload: 'check',
