@@ -108,6 +108,15 @@ function setReference(size: number, queries: readonly E164[]): { bytes: number; 
   return { bytes, rate: lookups };
 }
 
+/** Waits (bounded) until the gate can vouch for its view. */
+async function freshGate(gate: Gate): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (gate.unavailableReason() !== undefined) {
+    if (Date.now() > deadline) throw new Error(`the gate never became current: ${gate.unavailableReason()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export async function run(): Promise<FigureOutput> {
   const limit = mapLimit();
   const queries = new Map(SIZES.map((size) => [size, queriesFor(size)]));
@@ -154,7 +163,14 @@ export async function run(): Promise<FigureOutput> {
       runner.start();
       await runner.whenReady();
     }
+    // Building the view kept the event loop busy, so the runner could not ask the log for its head:
+    // the gate rightly fails closed until it has. Measured only once it answers for real.
+    await freshGate(gate);
     const asked = held === size ? (queries.get(size) ?? []) : queriesFor(held);
+    const probe = asked[0];
+    if (probe !== undefined && gate.checkNow(probe, 'acme').status === 'unknown') {
+      throw new Error(`the gate answers unknown: ${gate.unavailableReason() ?? 'no reason given'}`);
+    }
     const ours = rate(asked, MEASURE_S, (p) => !gate.checkNow(p, 'acme').allowed);
     const viewOnly = rate(asked, MEASURE_S, (p) => !view.check(p, 'acme').allowed);
     progress(
