@@ -115,24 +115,37 @@ const covering = (brand: string, program: string): string =>
  * The store's marker: a checkpoint row at partition -1, put there when the view creates or empties its
  * tables, and deleted by a trigger whenever any of them is truncated (see `ddl`). A store without it
  * lost data behind the view's back: what it holds can no longer be vouched for, and checks read through
- * it must not answer `allowed`.
+ * it must not answer `allowed`. Its position says whether the store holds the whole log: BUILDING from
+ * the moment it is created or emptied until its runner has first caught up with the log's head, then
+ * VOUCHED. A store being built (or replayed after a loss) holds only part of the log, so a sender
+ * reading it then gets `unknown`, not the `no_record` of an opt-out not yet replayed.
  */
+const BUILDING = 0;
+const VOUCHED = 1;
+/** Why the sender SQL answers unknown for the whole store (plain text, no quotes: it is inlined in SQL). */
+const LOST_REASON = 'the view lost data (its tables were truncated or recreated) and is replaying the log';
+const BUILDING_REASON = 'the view is replaying the log and has not caught up with it yet';
 const marker = (t: Tables): string => `SELECT 1 FROM ${t.checkpoint} WHERE partition = -1`;
-/** True while the marker is there. */
+/** True while the marker is there (nothing truncated behind the view's back). */
 const intact = (t: Tables): string => `EXISTS (${marker(t)})`;
+/** True once the store holds the whole log (marker there, and its runner caught up since it was emptied). */
+const vouched = (t: Tables): string => `EXISTS (${marker(t)} AND position = ${VOUCHED})`;
 /** How many of the tables ($tables, named $schema.$prefix_<table>) exist. */
 const tablesPresent = (schema: string, prefix: string, names: string): string =>
   `(SELECT count(to_regclass(quote_ident(${schema}) || '.' || quote_ident(${prefix} || '_' || name)))::int
       FROM unnest(${names}::text[]) AS name)`;
 const putMarker = (t: Tables): string =>
-  `INSERT INTO ${t.checkpoint} (partition, position) VALUES (-1, 0) ON CONFLICT DO NOTHING`;
+  `INSERT INTO ${t.checkpoint} (partition, position) VALUES (-1, ${BUILDING}) ON CONFLICT DO NOTHING`;
 
 function senderSqlFor(t: Tables): SenderSql {
-  const check = `SELECT coalesce(s.allowed, true) AND q.reason IS NULL AND whole.intact AS allowed,
-       CASE WHEN NOT whole.intact OR q.reason IS NOT NULL THEN 'unknown'
+  const check = `SELECT coalesce(s.allowed, true) AND q.reason IS NULL AND whole.vouched AS allowed,
+       CASE WHEN NOT whole.vouched OR q.reason IS NOT NULL THEN 'unknown'
             ELSE coalesce(s.status, 'no_record') END AS status,
-       s.since, s.event_id, q.reason AS quarantined
-  FROM (SELECT ${intact(t)} AS intact) AS whole
+       s.since, s.event_id, q.reason AS quarantined,
+       CASE WHEN whole.marker IS NULL THEN '${LOST_REASON}'
+            WHEN NOT whole.vouched THEN '${BUILDING_REASON}' END AS reason
+  FROM (SELECT marker, coalesce(marker = ${VOUCHED}, false) AS vouched
+          FROM (SELECT (SELECT position FROM ${t.checkpoint} WHERE partition = -1) AS marker) AS m) AS whole
   LEFT JOIN LATERAL (
     SELECT status, allowed, since, event_id FROM ${t.suppressions}
      WHERE phone = $1::text AND scope IN ${covering('$2', '$3')}
@@ -151,8 +164,9 @@ function senderSqlFor(t: Tables): SenderSql {
                    WHERE w.phone = s.phone AND w.specificity > s.specificity
                      AND w.scope IN ${covering('$1', '$2')}))
    AND NOT EXISTS (SELECT 1 FROM ${t.quarantine} AS q WHERE q.phone = c.phone)
-   -- tables truncated behind the view's back (its marker gone): nobody may be reached
-   AND ${intact(t)}`,
+   -- tables truncated behind the view's back (its marker gone), or a store not yet holding the whole
+   -- log (being built, or replayed after a loss): nobody may be reached
+   AND ${vouched(t)}`,
   };
 }
 
@@ -295,6 +309,7 @@ interface CheckRow {
   since: Date | null;
   event_id: string | null;
   quarantined: string | null;
+  reason: string | null;
 }
 
 /** The tables, or one of them, do not exist: dropped behind the view's back. */
@@ -450,6 +465,20 @@ END $$`);
       await client.query(putMarker(this.t));
     });
     this.known.clear();
+  }
+
+  /**
+   * The runner has caught up with the log's head since the store was created or emptied: the store
+   * holds the whole log, and the sender SQL may answer from it. StoreLost when the marker is gone (the
+   * tables were truncated meanwhile: the replay starts again rather than vouch for what is left).
+   */
+  async vouch(): Promise<void> {
+    await this.lostWhen(async () => {
+      const { rowCount } = await this.pool.query(
+        `UPDATE ${this.t.checkpoint} SET position = ${VOUCHED} WHERE partition = -1`,
+      );
+      if (rowCount !== 1) throw new StoreLost(this.name, 'its PostgreSQL tables were truncated or recreated');
+    });
   }
 
   /**
@@ -633,11 +662,14 @@ END $$`);
     });
     const row = rows[0];
     if (row === undefined) throw new LedgerError('internal', 'the check query returned no row');
-    if (row.status === 'unknown' && row.quarantined === null) {
+    if (row.reason === LOST_REASON) {
       throw new StoreLost(this.name, 'its PostgreSQL tables were truncated or recreated');
     }
     if (row.quarantined !== null) {
       return { status: 'unknown', allowed: false, since: null, eventId: null, quarantined: row.quarantined };
+    }
+    if (row.reason !== null) {
+      return { status: 'unknown', allowed: false, since: null, eventId: null, reason: row.reason };
     }
     return {
       status: row.status as Status,
@@ -854,7 +886,7 @@ class StagedPostgresView extends PostgresView {
         const behind = await client.query<{ partition: number; live: string; staged: string }>(
           `SELECT l.partition, l.position AS live, coalesce(s.position, 0) AS staged
              FROM ${live.checkpoint} AS l LEFT JOIN ${staged.checkpoint} AS s USING (partition)
-            WHERE coalesce(s.position, 0) < l.position ORDER BY l.partition LIMIT 1`,
+            WHERE l.partition >= 0 AND coalesce(s.position, 0) < l.position ORDER BY l.partition LIMIT 1`,
         );
         const gap = behind.rows[0];
         if (gap !== undefined) {

@@ -147,6 +147,8 @@ describe('RedisView', () => {
     const appended = await log.append(events);
     const last = appended[appended.length - 1]?.position ?? START;
     expect(await runner.waitFor([{ partition: 0, position: last }], SETTLE.timeoutMs)).toBe(true);
+    // Ready once the store is marked as holding the whole log (until then checks answer unknown).
+    await runner.whenReady();
     return last;
   }
 
@@ -443,6 +445,9 @@ describe('RedisView', () => {
 
       await proxy.up();
       await view.open();
+      // A new store answers unknown until its runner has caught up with the log and vouched for it.
+      expect(await view.check(PHONE, 'acme')).toMatchObject({ status: 'unknown', allowed: false });
+      await view.vouch();
       expect(await view.check(PHONE, 'acme')).toMatchObject({ status: 'no_record' });
     });
   });
@@ -652,6 +657,35 @@ describe('RedisView', () => {
       await expectStoreIsFoldOf(await readAllEmbedded(log));
     });
 
+    it('while it replays after a loss, it answers unknown, not the no_record of an opt-out not yet replayed', async () => {
+      const view = await openView();
+      const runner = run(view);
+      await record(runner, optIn({ phone: phoneNo(3) }), optOut({ scope: 'global' }));
+      await runner.stop();
+
+      // What the runner does on a loss, then the replay's first batch, which does not yet hold the STOP.
+      await view.reset();
+      const [first] = await readAllEmbedded(log);
+      if (first === undefined) throw new Error('the log is empty');
+      await view.applyBatch([first]);
+      const replaying = {
+        status: 'unknown',
+        allowed: false,
+        reason: expect.stringMatching(/replaying/) as string,
+      };
+      expect(await view.check(PHONE, 'acme')).toMatchObject(replaying);
+      expect(await view.check(phoneNo(3), 'acme')).toMatchObject(replaying);
+      // What a sender reading Redis directly is told to read first (docs: the `ready` field).
+      expect(await admin.hget(`${prefix}:checkpoint`, 'ready')).toBeNull();
+
+      // A new runner replays the log, vouches for the store, and only then answers from it.
+      const again = run(view, { group: 'again' });
+      await again.whenReady();
+      expect(await admin.hget(`${prefix}:checkpoint`, 'ready')).toBe('1');
+      expect(await view.check(PHONE, 'acme')).toMatchObject({ status: 'opted_out', allowed: false });
+      expect(await view.check(phoneNo(3), 'acme')).toMatchObject({ status: 'opted_in', allowed: true });
+    });
+
     it('reports the view not ready and unhealthy, saying why, until the replay has caught up', async () => {
       const view = await openView();
       await view.applyBatch(asRecords([optOut({ scope: 'global' })]));
@@ -707,6 +741,7 @@ describe('RedisView', () => {
       const other = phoneNo(8);
       const records = asRecords([optOut({ phone: other }), optIn({ occurredAt: T0 + 5 })]);
       await view.applyBatch(records);
+      await view.vouch(); // what its runner does once caught up with the log
 
       await view.quarantine({ partition: 0, position: asPosition(3), key: PHONE, reason: 'bad magic byte' });
       expect(await view.check(PHONE, 'acme')).toEqual({

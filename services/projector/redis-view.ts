@@ -137,6 +137,21 @@ return #names
  * write, so one of them evicted or deleted on its own shows too; `repairs` counts repairs.
  */
 const MARKERS = ['store', 'held'] as const;
+/**
+ * Set in the checkpoint hash once the view's runner has caught up with the log's head after the store
+ * was created or emptied (`vouch`): until then the store holds only part of the log, and a check (a
+ * sender's too) answers unknown, not the no_record of an opt-out not yet replayed. Emptying the store
+ * deletes the hash, and with it this field.
+ */
+const READY = 'ready';
+const BUILDING_REASON = 'the view is replaying the log and has not caught up with it yet';
+
+/** ARGV: checkpoint key, '1' when the view has seen the store written. Returns 0 when its keys are gone. */
+const VOUCH = `
+if ARGV[2] == '1' and redis.call('HEXISTS', ARGV[1], 'store') == 0 then return 0 end
+redis.call('HSET', ARGV[1], 'store', '1', '${READY}', '1')
+return 1
+`;
 const isPartitionField = (field: string): boolean => /^\d+$/.test(field);
 
 /** How often a batch is folded again when another writer got in between; the runner retries beyond. */
@@ -300,6 +315,17 @@ export class RedisView implements SystemView {
     this.written = false;
   }
 
+  /**
+   * The runner has caught up with the log's head since the store was created or emptied: marks the
+   * store as holding the whole log (see READY). StoreLost when the store lost data meanwhile.
+   */
+  async vouch(): Promise<void> {
+    await this.verify();
+    const done = await this.script(VOUCH, [this.keys.checkpoint, this.written ? '1' : '0']);
+    if (done !== 1) throw new StoreLost(this.name, 'its keys in Redis are gone');
+    this.written = true;
+  }
+
   /** How many of rows, facts and quarantine exist (compared with the `held` marker). */
   private existing(): Promise<number> {
     return this.redis.exists(this.keys.rows, this.keys.facts, this.keys.quarantine);
@@ -433,13 +459,16 @@ export class RedisView implements SystemView {
   async check(phone: E164, brand: string, program?: string): Promise<ViewAnswer> {
     // Sent together on one connection: one round trip, with the markers that show a lost store (a
     // flushed Redis must not answer no_record for an earlier opt-out while nothing new arrives).
-    const [stored, quarantined, [store, held], exists] = await Promise.all([
+    const [stored, quarantined, [store, held, ready], exists] = await Promise.all([
       this.redis.hget(this.keys.rows, phone),
       this.redis.hget(this.keys.quarantine, phone),
-      this.redis.hmget(this.keys.checkpoint, ...MARKERS),
+      this.redis.hmget(this.keys.checkpoint, ...MARKERS, READY),
       this.existing(),
     ]);
     this.assertIntact(store ?? null, held ?? null, exists);
+    if (ready === null || ready === undefined) {
+      return { status: 'unknown', allowed: false, since: null, eventId: null, reason: BUILDING_REASON };
+    }
     if (quarantined !== null) {
       return {
         status: 'unknown',

@@ -36,6 +36,13 @@ export interface Projection {
   /** Empties the store so it can be replayed from the start of the log (after a StoreLost). */
   reset?(): Promise<void>;
   /**
+   * Called once the runner has caught up with the log's head after opening or emptying the store:
+   * from then on the store holds the whole log. Stores senders read directly mark it there, and answer
+   * `unknown` until then (a replay after a loss must not answer no_record for an opt-out not yet
+   * replayed). The view becomes ready only after it resolves; StoreLost starts the replay again.
+   */
+  vouch?(): Promise<void>;
+  /**
    * What the view itself cannot vouch for beyond applying the log (a webhook's changes the receiver
    * never accepted): merged into `status()`. The runner's `healthy` (applying the log works, which the
    * gates read) stays its own, so a view can fail closed per phone rather than as a whole.
@@ -140,6 +147,8 @@ export class ProjectorRunner {
   private replaying: Promise<void> | undefined;
   private verifier: NodeJS.Timeout | undefined;
   private verifying = false;
+  /** The store is being marked as holding the whole log (`Projection.vouch`); ready once it is. */
+  private vouching: Promise<void> | undefined;
   /** Bumped when the store is lost: callbacks of the consumption before it then change nothing. */
   private generation = 0;
   /**
@@ -176,6 +185,7 @@ export class ProjectorRunner {
     clearInterval(this.verifier);
     await this.starting;
     await this.replaying;
+    await this.vouching;
     await this.consumption?.stop();
     for (const waiter of this.pointWaiters) waiter.resolve();
     this.pointWaiters = [];
@@ -395,6 +405,8 @@ export class ProjectorRunner {
     const consumption = this.consumption;
     this.consumption = undefined;
     await consumption?.stop();
+    // A vouch still under way must land before the store is emptied, never after it.
+    await this.vouching;
     if (this.stopController.signal.aborted) return;
     const reset = await this.withRetry(async () => {
       await this.projection.reset?.();
@@ -518,7 +530,7 @@ export class ProjectorRunner {
       const caughtUp = this.target.every(
         (head, p) => this.applied[p] !== undefined && (this.applied[p] ?? 0) >= head,
       );
-      if (caughtUp) this.markReady();
+      if (caughtUp) this.vouchThenReady();
     }
     if (this.pointWaiters.length === 0) return;
     const due = this.pointWaiters.filter((w) => reached(this.applied, w.points));
@@ -568,6 +580,27 @@ export class ProjectorRunner {
         delay = Math.min(delay * 2, this.retry.maxMs);
       }
     }
+  }
+
+  /** Marks the store as holding the whole log (if it keeps such a mark), then the view ready. */
+  private vouchThenReady(): void {
+    const projection = this.projection;
+    if (projection.vouch === undefined) return this.markReady();
+    if (this.vouching !== undefined) return;
+    const generation = this.generation;
+    const tracked: Promise<void> = this.withRetry(async () => {
+      await projection.vouch?.();
+      return true;
+    }, generation)
+      .then((done) => {
+        if (done !== undefined && generation === this.generation && !this.stopController.signal.aborted) {
+          this.markReady();
+        }
+      })
+      .finally(() => {
+        if (this.vouching === tracked) this.vouching = undefined;
+      });
+    this.vouching = tracked;
   }
 
   private markReady(): void {
