@@ -20,6 +20,11 @@ export interface GateOptions {
   readonly maxStalenessMs: number;
   /** How long a check with minPosition waits for the view to apply it. */
   readonly readWaitMs: number;
+  /**
+   * A system view's store could not be read for a check (the phone answered unknown): told here so an
+   * outage that fails every check closed is seen in logs and metrics, not only in the answers.
+   */
+  readonly onReadError?: (error: unknown) => void;
 }
 
 export interface CheckQuery {
@@ -210,8 +215,9 @@ export class SystemGate {
           if (answer.quarantined === undefined) {
             answers[i] = { allowed: answer.status !== 'unknown' && answer.allowed, status: answer.status };
           }
-        } catch {
+        } catch (error) {
           // Unreadable: this phone stays unknown, as the single check answers it.
+          this.options.onReadError?.(error);
         }
       }
     };
@@ -238,6 +244,7 @@ export class SystemGate {
     try {
       answer = await this.view.check(phone, query.brand, query.program);
     } catch (error) {
+      this.options.onReadError?.(error);
       return unknown(`${label} could not be read: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (answer.quarantined !== undefined) {

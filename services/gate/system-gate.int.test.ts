@@ -54,13 +54,20 @@ describe('checks against a system view fail closed (docs/design.md §4)', () => 
   let view: HeldView;
   let runner: ProjectorRunner;
   let gate: SystemGate;
+  /** What the gate reported of the store reads that failed. */
+  let readErrors: string[];
 
   beforeEach(() => {
     dir = freshDir();
     log = EmbeddedEventLog.open(dir);
     view = new HeldView();
     runner = new ProjectorRunner(log, view, { retry: { initialMs: 10, maxMs: 50 } });
-    gate = new SystemGate(view, runner, { maxStalenessMs: 200, readWaitMs: 100 });
+    readErrors = [];
+    gate = new SystemGate(view, runner, {
+      maxStalenessMs: 200,
+      readWaitMs: 100,
+      onReadError: (error) => readErrors.push(error instanceof Error ? error.message : String(error)),
+    });
   });
   afterEach(async () => {
     await runner.stop();
@@ -132,6 +139,8 @@ describe('checks against a system view fail closed (docs/design.md §4)', () => 
       status: 'unknown',
       reason: 'view held could not be read: connection reset',
     });
+    // Told, not only answered: an outage that fails every check closed shows in logs and metrics.
+    expect(readErrors).toEqual(['connection reset']);
     view.readFails = false;
     gate.pause('view held is switching to its rebuilt store');
     expect(await ask(phoneNo(6))).toMatchObject({
@@ -162,6 +171,7 @@ describe('checks against a system view fail closed (docs/design.md §4)', () => 
         { allowed: true, status: 'no_record' },
         { allowed: false, status: 'unknown' },
       ]);
+      expect(readErrors).toEqual(['connection reset']);
     });
 
     it('while the view replays, or is paused: every phone unknown', async () => {

@@ -87,6 +87,12 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
       metrics.deadLetter(name);
       clock.onWarning?.(`view ${name} could not deliver a change: written to its dead-letter file`, detail);
     },
+    onReadError: (name, error) => {
+      metrics.viewReadError(name);
+      clock.onWarning?.(`view ${name} could not be read for a check: answered unknown`, {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    },
   });
   let centralStarted = false;
   let systemsStarted = false;

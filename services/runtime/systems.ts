@@ -48,6 +48,8 @@ export interface SystemHooks {
   readonly onDeadLetter?: (view: string, detail: object) => void;
   /** A webhook POST failed and will be retried: the view is unhealthy until the change is delivered. */
   readonly onAttemptFailed?: (view: string, error: unknown) => void;
+  /** A check through the view could not read its store (that phone answered unknown). */
+  readonly onReadError?: (view: string, error: unknown) => void;
 }
 
 /** The store a view configuration names. */
@@ -108,6 +110,7 @@ export function assembleSystems(config: Config, log: EventLog, hooks: SystemHook
     const entry = new SystemEntry(viewConfig, view, makeRunner(view), makeRunner, {
       maxStalenessMs: viewConfig.maxStalenessMs ?? config.maxStalenessMs,
       readWaitMs: config.readWaitMs,
+      onReadError: (error) => hooks.onReadError?.(viewConfig.name, error),
     });
     return entry;
   });

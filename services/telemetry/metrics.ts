@@ -14,6 +14,8 @@ export interface Metrics {
   confirmation(outcome: 'sent' | 'failed'): void;
   /** A change a webhook view could not deliver and wrote to its dead-letter file. */
   deadLetter(view: string): void;
+  /** A check through a system view whose store could not be read (answered unknown). */
+  viewReadError(view: string): void;
 }
 
 export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics {
@@ -90,6 +92,12 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
     labelNames: ['view'] as const,
     registers: [registry],
   });
+  const readErrors = new Counter({
+    name: 'ledger_view_read_errors_total',
+    help: 'Checks through a system view whose store could not be read (each answered unknown)',
+    labelNames: ['view'] as const,
+    registers: [registry],
+  });
   const single = checks.labels('single');
   const batch = checks.labels('batch');
   return {
@@ -100,5 +108,6 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
       (kind === 'single' ? single : batch).observe(seconds / Math.max(count, 1)),
     confirmation: (outcome) => confirmations.inc({ outcome }),
     deadLetter: (view) => deadLetters.inc({ view }),
+    viewReadError: (view) => readErrors.inc({ view }),
   };
 }

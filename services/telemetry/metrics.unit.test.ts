@@ -37,3 +37,15 @@ describe('the view gauges', () => {
     expect(text).toContain('ledger_view_position{view="b",kind="redis",partition="0"} 5');
   });
 });
+
+describe('the view counters', () => {
+  it('count the checks through a system view whose store could not be read, per view', async () => {
+    const metrics = createMetrics(() => []);
+    metrics.viewReadError('crm-redis');
+    metrics.viewReadError('crm-redis');
+    metrics.viewReadError('warehouse');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('ledger_view_read_errors_total{view="crm-redis"} 2');
+    expect(text).toContain('ledger_view_read_errors_total{view="warehouse"} 1');
+  });
+});
