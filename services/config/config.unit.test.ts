@@ -1,4 +1,6 @@
-import { loadConfig } from './config.js';
+import { Value } from '@sinclair/typebox/value';
+import { loadConfig, SETTINGS } from './config.js';
+import { ConfigSchema } from './schema.js';
 
 describe('the Twilio webhook settings', () => {
   it('are unset by default', () => {
@@ -314,5 +316,124 @@ describe('API keys in the configuration file', () => {
         },
       }),
     ).toThrow(/apiKeys\.b\.sha256 is another key's too/);
+  });
+});
+
+describe('problems the schema finds, each naming the setting and what to write', () => {
+  const problems = (env: Record<string, string>, file?: unknown): string => {
+    try {
+      loadConfig(file === undefined ? env : { LEDGER_CONFIG_FILE: 'ledger.json', ...env }, () =>
+        JSON.stringify(file),
+      );
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'invalid_config' });
+      return (error as Error).message;
+    }
+    throw new Error('the configuration was taken');
+  };
+
+  it('refuses an unknown LEDGER_* variable by name, and leaves other variables alone', () => {
+    expect(problems({ LEDGER_PROT: '8080', PATH: '/bin' })).toMatch(
+      /LEDGER_PROT is not a setting of the ledger \(known: PORT, HOST, /,
+    );
+    expect(() => loadConfig({ PATH: '/bin', HOME: '/root' })).not.toThrow();
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT=eighty must be a whole number from 0 to 65535/],
+    [{ PORT: '80.5' }, /PORT=80\.5 must be a whole number from 0 to 65535/],
+    [{ PORT: '70000' }, /PORT=70000 must be a whole number from 0 to 65535/],
+    [{ LEDGER_LOG_MAX_BYTES: '5' }, /LEDGER_LOG_MAX_BYTES=5 must be a whole number from 65536 to/],
+    [{ LEDGER_LOG_LEVEL: 'loud' }, /LEDGER_LOG_LEVEL=loud must be one of fatal, error, warn, info/],
+    [{ LEDGER_DEFAULT_REGION: 'xx' }, /LEDGER_DEFAULT_REGION=xx is not an ISO 3166 country code/],
+    [{ LEDGER_DEFAULT_BRAND: 'a b' }, /LEDGER_DEFAULT_BRAND=a b is not a valid brand name: use 1-64/],
+    [{ LEDGER_KAFKA_BROKERS: 'k1:9092, k2' }, /LEDGER_KAFKA_BROKERS: "k2" is not host:port/],
+    [
+      { LEDGER_REPLICATION_FACTOR: '0' },
+      /LEDGER_REPLICATION_FACTOR=0 must be -1 .* or a whole number from 1 to 16/,
+    ],
+  ])('refuses the environment %j', (env, message) => {
+    expect(problems(env)).toMatch(message);
+  });
+
+  it.each([
+    [{ brandz: {} }, /ledger\.json: brandz is unknown \(known: brands, numbers, views, apiKeys/],
+    [{ brands: ['acme'] }, /ledger\.json: brands must be \{"<brand>": \{\.\.\.\}\}/],
+    [{ brands: { acme: { confirmation: 5 } } }, /brands\.acme\.confirmation must be a string/],
+    [{ brands: { acme: { optOutScope: 'all' } } }, /brands\.acme\.optOutScope must be "brand" or "program"/],
+    [{ brands: { 'acme us': {} } }, /brands\["acme us"\] is not a valid brand name/],
+    [
+      { numbers: { '+12015550150': { brand: 'a b' } } },
+      /numbers\["\+12015550150"\]\.brand is not a valid brand name/,
+    ],
+    [
+      { numbers: { '12345': 'acme' } },
+      /numbers\["12345"\] must be \{"brand": "\.\.\.", "program"\?: "\.\.\."\}/,
+    ],
+    [{ views: ['crm'] }, /views\[0\] must be \{"name", "kind"/],
+    [{ views: [{ kind: 'redis', url: 'redis://x' }] }, /views\[0\]\.name is required/],
+    [
+      { views: [{ name: 'w', kind: 'webhook', url: 'https://x', maxAttempts: 101 }] },
+      /views\[0\]\.maxAttempts must be a whole number from 1 to 100/,
+    ],
+    [
+      { views: [{ name: 'w', kind: 'webhook', url: 'https://x', maxAttempts: '3' }] },
+      /views\[0\]\.maxAttempts must be a whole number from 1 to 100/,
+    ],
+    [{ rateLimits: { checksPerMinute: 0 } }, /rateLimits\.checksPerMinute must be a whole number ≥ 1/],
+    [
+      { rateLimits: { perHour: 5 } },
+      /rateLimits\.perHour is unknown \(known: checksPerMinute, writesPerMinute\)/,
+    ],
+    [{ metricsScope: 'everyone' }, /metricsScope must be one of checks:read, /],
+    [{ apiKeys: { 'a key': {} } }, /apiKeys\["a key"\] is not a key id/],
+    [[], /ledger\.json: expected an object with "brands" and "numbers"/],
+  ])('refuses the file %j', (file, message) => {
+    expect(problems({}, file)).toMatch(message);
+  });
+
+  it('refuses a PostgreSQL view whose name gives a default table too long for PostgreSQL', () => {
+    const name = 'a'.repeat(30);
+    expect(problems({}, { views: [{ name, kind: 'postgres', connectionString: 'postgres://x' }] })).toMatch(
+      new RegExp(
+        `views\\[0\\]\\.table "ledger_${name}" \\(the default for its name\\) must be a lower-case SQL name of 1-34 .*set "table"`,
+      ),
+    );
+  });
+
+  it('reports every problem together, the environment first', () => {
+    const message = problems(
+      { PORT: 'x', LEDGER_READ_WAIT_MS: '-1' },
+      { brands: { acme: { displayName: '' } }, views: [{ name: 'Bad', kind: 'redis', url: 'redis://x' }] },
+    );
+    expect(message.split('\n').slice(1)).toEqual([
+      '  - PORT=x must be a whole number from 0 to 65535',
+      '  - LEDGER_READ_WAIT_MS=-1 must be a whole number from 0 to 60000',
+      expect.stringMatching(/^ {2}- ledger\.json: brands\.acme\.displayName must name the sender/),
+      expect.stringMatching(/^ {2}- ledger\.json: views\[0\]\.name must be 1-48 lower-case/),
+    ]);
+  });
+});
+
+describe('the schemas', () => {
+  it('describe every setting, and the configuration loadConfig hands out', () => {
+    for (const [key, { help }] of Object.entries(SETTINGS))
+      expect([key, help]).toEqual([key, expect.stringMatching(/\w/)]);
+    const config = loadConfig(
+      {
+        LEDGER_KAFKA_BROKERS: '127.0.0.1:9092',
+        LEDGER_OUTBOUND_URL: 'https://sms.example.com/send',
+        LEDGER_CONFIG_FILE: 'ledger.json',
+      },
+      () =>
+        JSON.stringify({
+          brands: { acme: { displayName: 'Acme' } },
+          numbers: { '+12015550150': { brand: 'acme' } },
+          views: [{ name: 'crm', kind: 'redis', url: 'redis://x' }],
+          apiKeys: { k: { sha256: 'a'.repeat(64), scopes: ['admin'], brands: ['*'] } },
+        }),
+    );
+    expect(Value.Errors(ConfigSchema, config).First()).toBeUndefined();
+    expect(Object.isFrozen(config.directory.numbers)).toBe(true);
   });
 });

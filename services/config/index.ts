@@ -9,3 +9,4 @@ export {
   type PostgresViewConfig,
   type WebhookViewConfig,
 } from './config.js';
+export { ConfigSchema, SettingsSchema, FileSchema } from './schema.js';

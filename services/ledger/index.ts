@@ -7,6 +7,7 @@ export {
   covers,
   isScopeKey,
   assertName,
+  NAME_PATTERN,
   SCOPE_WIDTHS,
   type ScopeKey,
   type ScopeWidth,

@@ -8,7 +8,9 @@ export type ScopeKey = 'global' | `brand:${string}` | `program:${string}/${strin
 export type ScopeWidth = 'global' | 'brand' | 'program';
 export const SCOPE_WIDTHS: readonly ScopeWidth[] = ['global', 'brand', 'program'];
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** A brand's or a program's name (also the configuration's schema reads it). */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+const NAME = new RegExp(NAME_PATTERN);
 
 export function assertName(kind: 'brand' | 'program', value: string): string {
   if (!NAME.test(value)) {

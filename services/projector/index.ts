@@ -20,3 +20,14 @@ export {
   type ReplayReport,
 } from './webhook-view.js';
 export { storableText, storableValue } from './storable-text.js';
+export {
+  VIEW_NAME,
+  POSTGRES_TABLE,
+  REDIS_PREFIX,
+  MAX_TABLE_PREFIX,
+  follows,
+  assertFollows,
+  postgresTablePrefix,
+  redisKeyPrefix,
+  type NameRule,
+} from './names.js';

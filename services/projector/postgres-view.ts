@@ -15,6 +15,7 @@ import {
   type Status,
 } from '../ledger/index.js';
 import type { LogRecord, PhoneHistorySource, Undecodable } from '../log/index.js';
+import { assertFollows, POSTGRES_TABLE, postgresTablePrefix } from './names.js';
 import { StoreLost } from './runner.js';
 import { storableText, storableValue } from './storable-text.js';
 import type { ScopeRow, SystemView, ViewAnswer } from './system-view.js';
@@ -72,8 +73,6 @@ const TABLES = ['checkpoint', 'facts', 'events', 'suppressions', 'quarantine'] a
 type Table = (typeof TABLES)[number];
 /** Name suffixes of the indexes other than primary keys (those are `<table>_pkey`). */
 const INDEXES = ['events_by_phone', 'suppressions_blocked', 'quarantine_by_phone'] as const;
-/** The longest name derived from a prefix is `<prefix>_staging_suppressions_blocked`. */
-const MAX_PREFIX = 63 - '_staging_suppressions_blocked'.length;
 const PAGE = 10_000;
 
 /** How narrow a scope is: a check reads the row with the highest specificity among its covering scopes. */
@@ -96,15 +95,14 @@ function tables(schema: string, prefix: string): Tables {
   };
 }
 
+/** The view's table prefix, refused when PostgreSQL would truncate it or it would need quoting. */
 function prefixOf(options: Pick<PostgresViewOptions, 'name' | 'table'>): string {
-  const prefix = options.table ?? `ledger_${options.name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
-  if (!/^[a-z_][a-z0-9_]*$/.test(prefix) || prefix.length > MAX_PREFIX) {
-    throw new LedgerError(
-      'invalid_config',
-      `PostgreSQL view table prefix "${prefix}" must be 1-${MAX_PREFIX} lower-case letters, digits or '_', starting with a letter or '_'; set "table" to one`,
-    );
-  }
-  return prefix;
+  return assertFollows(
+    POSTGRES_TABLE,
+    'PostgreSQL view table prefix',
+    postgresTablePrefix(options),
+    '; set "table" to one',
+  );
 }
 
 /** The covering scopes of a check for ($brand, $program), as SQL. */

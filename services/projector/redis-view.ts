@@ -18,6 +18,7 @@ import {
   type Status,
 } from '../ledger/index.js';
 import type { LogRecord, Undecodable } from '../log/index.js';
+import { assertFollows, REDIS_PREFIX, redisKeyPrefix } from './names.js';
 import { StoreLost } from './runner.js';
 import { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
 
@@ -209,7 +210,11 @@ export class RedisView implements SystemView {
    */
   constructor(options: RedisViewOptions, connection?: Redis) {
     this.name = options.name;
-    this.prefix = options.prefix ?? `ledger:${options.name}`;
+    this.prefix = assertFollows(
+      REDIS_PREFIX,
+      `Redis view ${options.name}: key prefix`,
+      redisKeyPrefix(options),
+    );
     this.ownsConnection = connection === undefined;
     this.redis =
       connection ??

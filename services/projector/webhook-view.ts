@@ -2,7 +2,6 @@ import { setTimeout as pause } from 'node:timers/promises';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  assertName,
   EMPTY_HISTORY,
   evolve,
   LedgerError,
@@ -18,6 +17,7 @@ import {
 } from '../ledger/index.js';
 import { pointToken, type LogRecord, type Undecodable } from '../log/index.js';
 import { DeadLetterFile, type Settled } from './dead-letter-file.js';
+import { assertFollows, VIEW_NAME } from './names.js';
 import { syncDirectory, writeDurably } from './durable-file.js';
 import type { ProjectionCondition } from './runner.js';
 import { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
@@ -223,7 +223,8 @@ export class WebhookView implements SystemView {
   private replaying: Promise<ReplayReport> | undefined;
 
   constructor(private readonly options: WebhookViewOptions) {
-    this.name = validName(options.name);
+    // The name is part of file names and idempotency keys.
+    this.name = assertFollows(VIEW_NAME, 'webhook view name', options.name);
     this.url = validUrl(options.url);
     this.headers = validHeaders(options.headers ?? {});
     this.maxAttempts = positiveInteger('maxAttempts', options.maxAttempts ?? DEFAULTS.maxAttempts);
@@ -906,17 +907,6 @@ function isCheckpointFile(value: unknown): value is CheckpointFile {
             typeof (mark as { eventId?: unknown }).eventId === 'string')),
     )
   );
-}
-
-function validName(name: string): string {
-  try {
-    return assertName('brand', name);
-  } catch {
-    throw new LedgerError(
-      'invalid_config',
-      `webhook view name "${name}" is not valid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (it names files and idempotency keys)`,
-    );
-  }
 }
 
 function validUrl(url: string): string {
