@@ -135,7 +135,7 @@ export async function startSystem(
       ...OPEN_RETRY,
       signal,
       persist: true,
-      // A process stopping must not wait out a backoff.
+      // The wait does not hold a process that is exiting; a stop (the signal) ends it at once.
       unref: true,
       onError: (error, { retriable }) => {
         const reported = retriable
