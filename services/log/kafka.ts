@@ -298,7 +298,10 @@ export class KafkaEventLog implements EventLog {
    */
   async head(): Promise<Cursor> {
     const { topic } = this.options;
-    if (this.replaced !== undefined) throw new LedgerError('unavailable', this.replaced);
+    // For good: no retry brings the old topic back (unavailable all the same, so callers fail closed).
+    if (this.replaced !== undefined) {
+      throw new LedgerError('unavailable', this.replaced, { retriable: false });
+    }
     let offsets: { partition: number; high: string }[];
     let topicId: string | undefined;
     try {
@@ -316,7 +319,7 @@ export class KafkaEventLog implements EventLog {
         `${topicId ?? 'none'}; ${offsets.length} partitions, opened with ${this.partitionCount}): it was ` +
         'deleted and recreated; restart the process so its views replay the new topic';
       this.options.onLog?.('error', this.replaced, { topic });
-      throw new LedgerError('unavailable', this.replaced);
+      throw new LedgerError('unavailable', this.replaced, { retriable: false });
     }
     const cursor: Position[] = Array.from({ length: this.partitionCount }, () => asPosition(0));
     for (const { partition, high } of offsets) cursor[partition] = asPosition(Number(high));
