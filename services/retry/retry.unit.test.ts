@@ -5,7 +5,7 @@ const transient = (n = 0): LedgerError => new LedgerError('unavailable', `store 
 const bug = (): TypeError => new TypeError("Cannot read properties of undefined (reading 'phone')");
 
 /** Fails with `failures[i]` on attempt i+1, then resolves with the attempt number. */
-function failing(...failures: unknown[]): { work: (attempt: number) => Promise<number>; calls: number[] } {
+function failing(...failures: Error[]): { work: (attempt: number) => Promise<number>; calls: number[] } {
   const calls: number[] = [];
   return {
     calls,
