@@ -1,5 +1,5 @@
-import { setTimeout as pause } from 'node:timers/promises';
 import type { E164 } from '../ledger/index.js';
+import { HttpFailure, postOnce, retry } from '../retry/index.js';
 
 /** A confirmation text for the SMS provider to send. */
 export interface OutboundMessage {
@@ -52,12 +52,11 @@ export class GatewayError extends Error {
   }
 }
 
-const RETRYABLE = (status: number): boolean => status >= 500 || status === 408 || status === 429;
-
 /**
  * POSTs each message as JSON to the configured URL with an `Idempotency-Key` header. Network errors,
- * timeouts, 5xx, 408 and 429 are retried with exponential backoff and jitter (Retry-After honoured)
- * until the deadline; any other 4xx is final at once.
+ * timeouts, 5xx, 408 and 429 are retried with exponential backoff and jitter (a longer Retry-After, in
+ * seconds or as a date, honoured up to maxBackoffMs) until the deadline; any other answer is final at
+ * once. The same sender and policy as the webhook views (services/retry).
  */
 export class HttpGateway implements OutboundGateway {
   private readonly stopping = new AbortController();
@@ -76,7 +75,6 @@ export class HttpGateway implements OutboundGateway {
   }
 
   async send(message: OutboundMessage): Promise<Sent> {
-    const deadline = this.now() + this.deadlineMs;
     const body = JSON.stringify({
       to: message.to,
       from: message.from ?? null,
@@ -84,48 +82,47 @@ export class HttpGateway implements OutboundGateway {
       text: message.text,
       idempotencyKey: message.idempotencyKey,
     });
-    let backoff = this.initialBackoffMs;
-    for (let attempt = 1; ; attempt++) {
-      let failure: string;
-      let wait = backoff;
-      try {
-        const response = await fetch(this.options.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'idempotency-key': message.idempotencyKey,
-            'user-agent': 'suppression-ledger',
-            ...(this.options.token !== undefined && { authorization: `Bearer ${this.options.token}` }),
-          },
-          body,
-          signal: AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.timeoutMs)]),
-        });
-        const text = await response.text();
-        if (response.ok) return { status: response.status, attempts: attempt, ...providerId(text) };
-        failure = `HTTP ${response.status}`;
-        if (!RETRYABLE(response.status))
-          throw new GatewayError(`the gateway refused the message: ${failure}`, attempt, response.status);
-        const retryAfter = Number(response.headers.get('retry-after'));
-        if (Number.isFinite(retryAfter) && retryAfter > 0)
-          wait = Math.min(retryAfter * 1000, this.maxBackoffMs);
-      } catch (error) {
-        if (error instanceof GatewayError) throw error;
-        if (this.stopping.signal.aborted)
-          throw new GatewayError('the gateway was closed while sending', attempt);
-        failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const headers = {
+      'content-type': 'application/json',
+      'idempotency-key': message.idempotencyKey,
+      'user-agent': 'suppression-ledger',
+      ...(this.options.token !== undefined && { authorization: `Bearer ${this.options.token}` }),
+    };
+    let attempts = 0;
+    try {
+      return await retry(
+        async (attempt) => {
+          attempts = attempt;
+          const { status, text } = await postOnce(this.options.url, {
+            headers,
+            body,
+            timeoutMs: this.timeoutMs,
+            signal: this.stopping.signal,
+            readBody: true,
+            now: this.now,
+          });
+          return { status, attempts: attempt, ...providerId(text) };
+        },
+        {
+          initialMs: this.initialBackoffMs,
+          maxMs: this.maxBackoffMs,
+          deadline: this.now() + this.deadlineMs,
+          now: this.now,
+          signal: this.stopping.signal,
+        },
+      );
+    } catch (error) {
+      if (this.stopping.signal.aborted) {
+        throw new GatewayError('the gateway was closed while sending', attempts);
       }
-      const jittered = wait / 2 + Math.random() * (wait / 2);
-      if (this.now() + jittered > deadline) {
-        throw new GatewayError(
-          `the gateway did not accept the message before the deadline: ${failure}`,
-          attempt,
-        );
-      }
-      // Ends early when stopped: the abort rejects, which ends the wait.
-      await pause(jittered, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-      if (this.stopping.signal.aborted)
-        throw new GatewayError('the gateway was closed while sending', attempt);
-      backoff = Math.min(backoff * 2, this.maxBackoffMs);
+      if (!(error instanceof HttpFailure)) throw error;
+      throw new GatewayError(
+        error.retriable
+          ? `the gateway did not accept the message before the deadline: ${error.message}`
+          : `the gateway refused the message: ${error.message}`,
+        attempts,
+        error.status,
+      );
     }
   }
 

@@ -2,12 +2,15 @@ import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Kafka, Producer, RecordMetadata } from 'kafkajs';
 import type { EventCodec } from '../codec/index.js';
 import { asPosition, LedgerError, START, type LedgerEvent, type Position } from '../ledger/index.js';
+import { retry } from '../retry/index.js';
 import { fetchTopicId } from './kafka-topic-id.js';
 import type { Appended, Consumption, ConsumerSpec, Cursor, EventLog, LogRecord } from './port.js';
 
 const { Kafka: KafkaClient, logLevel: LogLevel, Partitioners } = kafkajs;
 /** Sends of one partition's records before the append is refused (each on a fresh producer). */
 const SEND_ATTEMPTS = 4;
+/** Between those sends: long enough for a leader to move, short enough for a caller waiting on it. */
+const SEND_RETRY = { initialMs: 250, maxMs: 1_000 };
 const defaultPartitioner = Partitioners.DefaultPartitioner();
 /** How long asking a broker for the topic's id may take before the ask counts as failed. */
 const TOPIC_ID_TIMEOUT_MS = 5_000;
@@ -60,6 +63,8 @@ export class KafkaEventLog implements EventLog {
   private flushing: Promise<void> | undefined;
   private readonly consumers = new Set<Consumer>();
   private closed = false;
+  /** Aborted on close: an append's retries stop waiting (the append is then refused). */
+  private readonly closing = new AbortController();
   /** Set for good once the topic's id is not the one pinned at open: another topic under the name. */
   private replaced: string | undefined;
   /** The latest check of the topic's id: when it was asked, and its answer (shared while in flight). */
@@ -198,22 +203,31 @@ export class KafkaEventLog implements EventLog {
     // A failed partition is sent again on a fresh producer (see replaceProducer), a few times, while a
     // leader moves. If the failed send was written after all, the record is on the log twice under one
     // event id, and the views apply it once.
-    for (let attempt = 0; remaining.length > 0; attempt++) {
-      const outcomes = await Promise.allSettled(
-        remaining.map((partition) => this.sendPartition(partition, byPartition)),
-      );
-      failed.clear();
-      outcomes.forEach((outcome, i) => {
-        const partition = remaining[i] ?? 0;
-        if (outcome.status === 'fulfilled') next.set(partition, outcome.value);
-        else failed.set(partition, outcome.reason);
-      });
-      remaining = [...failed.keys()];
-      if (remaining.length === 0) break;
-      await this.replaceProducer();
-      if (attempt + 1 >= SEND_ATTEMPTS || this.closed) break;
-      await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
-    }
+    await retry(
+      async () => {
+        const outcomes = await Promise.allSettled(
+          remaining.map((partition) => this.sendPartition(partition, byPartition)),
+        );
+        failed.clear();
+        outcomes.forEach((outcome, i) => {
+          const partition = remaining[i] ?? 0;
+          if (outcome.status === 'fulfilled') next.set(partition, outcome.value);
+          else failed.set(partition, outcome.reason);
+        });
+        remaining = [...failed.keys()];
+        if (remaining.length === 0) return;
+        await this.replaceProducer();
+        throw failed.values().next().value;
+      },
+      {
+        ...SEND_RETRY,
+        maxAttempts: SEND_ATTEMPTS,
+        signal: this.closing.signal,
+        // Even what kafkajs calls non-retriable (an out-of-order sequence) is tried again: the fresh
+        // producer is the cure for the idempotent producer's own state.
+        retriable: () => true,
+      },
+    ).catch(() => undefined); // what failed is in `failed`, answered per caller below
     // The messages of a partition follow its base offset in queue order: assign offsets in that order.
     for (const pending of batch) {
       const failure = pending.messages
@@ -284,7 +298,10 @@ export class KafkaEventLog implements EventLog {
    */
   async head(): Promise<Cursor> {
     const { topic } = this.options;
-    if (this.replaced !== undefined) throw new LedgerError('unavailable', this.replaced);
+    // For good: no retry brings the old topic back (unavailable all the same, so callers fail closed).
+    if (this.replaced !== undefined) {
+      throw new LedgerError('unavailable', this.replaced, { retriable: false });
+    }
     let offsets: { partition: number; high: string }[];
     let topicId: string | undefined;
     try {
@@ -302,7 +319,7 @@ export class KafkaEventLog implements EventLog {
         `${topicId ?? 'none'}; ${offsets.length} partitions, opened with ${this.partitionCount}): it was ` +
         'deleted and recreated; restart the process so its views replay the new topic';
       this.options.onLog?.('error', this.replaced, { topic });
-      throw new LedgerError('unavailable', this.replaced);
+      throw new LedgerError('unavailable', this.replaced, { retriable: false });
     }
     const cursor: Position[] = Array.from({ length: this.partitionCount }, () => asPosition(0));
     for (const { partition, high } of offsets) cursor[partition] = asPosition(Number(high));
@@ -443,6 +460,7 @@ export class KafkaEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     await this.flushing;
     if (this.queue.length > 0) await this.flush();
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.disconnect()));

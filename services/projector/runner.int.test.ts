@@ -17,6 +17,7 @@ import {
   type LogRecord,
 } from '../log/index.js';
 import { MemoryView, ProjectorRunner, type Projection, type RunnerOptions } from './index.js';
+import { NotTransient } from '../retry/index.js';
 import { eventually } from '../../test/support/eventually.js';
 import {
   freshDir,
@@ -36,7 +37,10 @@ class FlakyProjection implements Projection {
   /** Positions of every batch that applied. Deliberately not de-duplicated: re-delivery must show. */
   readonly applied: Position[] = [];
 
-  constructor(private failures: number) {}
+  constructor(
+    private failures: number,
+    private readonly failure: () => Error = () => new Error('view store unavailable'),
+  ) {}
 
   failNext(failures: number): void {
     this.failures = failures;
@@ -52,7 +56,7 @@ class FlakyProjection implements Projection {
     this.offered.push(records.map((r) => r.position));
     if (this.failures > 0) {
       this.failures -= 1;
-      return Promise.reject(new Error('view store unavailable'));
+      return Promise.reject(this.failure());
     }
     this.applied.push(...records.map((r) => r.position));
     return Promise.resolve();
@@ -378,6 +382,40 @@ describe('ProjectorRunner over the embedded log', () => {
       ]);
       expect(projection.applied).toEqual([1, 2, 3, 4]);
       expect(projector.healthy).toBe(true);
+    });
+
+    it('a bug is retried all the same (nothing skipped), reported as not transient, the view failing closed meanwhile', async () => {
+      const head = await appendOptOuts(3);
+      const bug = (): Error => new TypeError("Cannot read properties of undefined (reading 'scope')");
+      const projection = new FlakyProjection(2, bug);
+      const reported: unknown[] = [];
+      const duringFailures: ReturnType<ProjectorRunner['status']>[] = [];
+      const projector: ProjectorRunner = runner(projection, {
+        retry: FAST_RETRY,
+        onError: (error) => {
+          reported.push(error);
+          duringFailures.push(projector.status());
+        },
+      });
+
+      projector.start();
+      await projector.whenReady();
+
+      expect(reported).toHaveLength(2);
+      for (const error of reported) {
+        expect(error).toBeInstanceOf(NotTransient);
+        expect((error as NotTransient).cause).toBeInstanceOf(TypeError);
+      }
+      for (const status of duringFailures) {
+        expect(status).toMatchObject({ healthy: false, ready: false, position: [START] });
+        expect(status.lastError).toBe(
+          "view flaky: Cannot read properties of undefined (reading 'scope') — not a transient failure (a bug, or invalid data or settings): retried every 4 ms until it is fixed",
+        );
+      }
+      expect(projection.offered.map((batch) => batch[0])).toEqual([1, 1, 1]);
+      expect(projection.applied).toEqual(upTo(head));
+      expect(projector.status()).toMatchObject({ healthy: true, ready: true, position: [head] });
+      expect(projector.status()).not.toHaveProperty('lastError');
     });
   });
 

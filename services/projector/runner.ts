@@ -1,5 +1,6 @@
 import { setTimeout as pause } from 'node:timers/promises';
 import { LedgerError, START, type Position } from '../ledger/index.js';
+import { NotTransient, retry, RetryAborted } from '../retry/index.js';
 import {
   reached,
   type Consumption,
@@ -107,6 +108,9 @@ export interface ProjectorStatus {
 const APPLIED_MEMORY = 100_000;
 /** Heads asked for but not yet reached, kept newest last; beyond this the oldest go (never claimed). */
 const PENDING_HEADS = 32;
+
+/** The store was lost while a retry waited: that retry's work belongs to the consumption before. */
+class Superseded extends Error {}
 
 class Stopped extends Error {
   constructor() {
@@ -551,34 +555,45 @@ export class ProjectorRunner {
 
   /**
    * Runs `work` until it succeeds, or until the runner stops or (given the generation it belongs to) the
-   * store is lost meanwhile: then undefined.
+   * store is lost meanwhile: then undefined. A failure retrying will not cure (a bug, invalid data) is
+   * retried all the same, every maxMs, and reported as what it is (NotTransient) while the view fails
+   * closed: skipping the batch could skip an opt-out.
    */
   private async withRetry<T>(work: () => Promise<T>, generation?: number): Promise<T | undefined> {
-    let delay = this.retry.initialMs;
-    for (;;) {
-      try {
-        const result = await work();
-        if (this.failing) {
-          this.failing = false;
-          this.lastError = undefined;
-        }
-        return result;
-      } catch (error) {
-        if (error instanceof StoreLost) {
+    const superseded = (): boolean => generation !== undefined && generation !== this.generation;
+    try {
+      const result = await retry(
+        async (attempt) => {
+          // A store lost while waiting: the replay under way takes over from this consumption.
+          if (attempt > 1 && superseded()) throw new Superseded();
+          return work();
+        },
+        {
+          ...this.retry,
+          signal: this.stopController.signal,
+          // Nothing is ever skipped: a bug is retried too (slowly), reported as one, the view unhealthy.
+          persist: true,
           // Retrying would build on the loss: the consumption ends here and replays from the start.
-          this.storeLost(error, generation);
-          return undefined;
-        }
-        this.failing = true;
-        this.lastError = error instanceof Error ? error.message : String(error);
-        this.options.onError?.(error, this.projection);
-        if (this.stopController.signal.aborted) return undefined;
-        // Ends early when stopped: the abort rejects, which ends the wait.
-        await pause(delay, undefined, { signal: this.stopController.signal }).catch(() => undefined);
-        if (this.stopController.signal.aborted) return undefined;
-        if (generation !== undefined && generation !== this.generation) return undefined;
-        delay = Math.min(delay * 2, this.retry.maxMs);
+          stopOn: (error) => error instanceof StoreLost || error instanceof Superseded,
+          onError: (error, { retriable }) => {
+            const reported = retriable
+              ? error
+              : new NotTransient(`view ${this.projection.name}`, error, this.retry.maxMs);
+            this.failing = true;
+            this.lastError = reported instanceof Error ? reported.message : String(reported);
+            this.options.onError?.(reported, this.projection);
+          },
+        },
+      );
+      if (this.failing) {
+        this.failing = false;
+        this.lastError = undefined;
       }
+      return result;
+    } catch (error) {
+      if (error instanceof StoreLost) this.storeLost(error, generation);
+      else if (!(error instanceof Superseded || error instanceof RetryAborted)) throw error;
+      return undefined;
     }
   }
 

@@ -1,4 +1,3 @@
-import { setTimeout as pause } from 'node:timers/promises';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -16,6 +15,7 @@ import {
   type Status,
 } from '../ledger/index.js';
 import { pointToken, type LogRecord, type Undecodable } from '../log/index.js';
+import { HttpFailure, isRetriable, postOnce, retry } from '../retry/index.js';
 import { DeadLetterFile, type Settled } from './dead-letter-file.js';
 import { assertFollows, VIEW_NAME } from './names.js';
 import { syncDirectory, writeDurably } from './durable-file.js';
@@ -144,22 +144,9 @@ interface Origin {
   readonly recordedAt: number | null;
 }
 
-type Outcome =
-  | { readonly ok: true }
-  | {
-      readonly ok: false;
-      readonly retriable: boolean;
-      readonly message: string;
-      readonly status?: number;
-      readonly retryAfterMs?: number;
-      readonly cause?: unknown;
-    };
-
 /** How many refusals a replay report lists. */
 const REPORT_ERRORS = 20;
 const DEFAULTS = { maxAttempts: 8, initialBackoffMs: 200, maxBackoffMs: 30_000, timeoutMs: 5_000 };
-/** How much of an error response's body goes into the dead letter and the attempt error. */
-const ERROR_BODY_BYTES = 512;
 
 /**
  * Pushes every change of a phone's suppression state to a CRM endpoint by HTTP POST, so a CRM that
@@ -519,85 +506,67 @@ export class WebhookView implements SystemView {
   /** POSTs until delivered or given up (then dead-lettered): true when delivered. Rejects only on close. */
   private async deliver(idempotencyKey: string, body: WebhookChange): Promise<boolean> {
     const payload = JSON.stringify(body);
-    for (let attempt = 1; ; attempt += 1) {
-      const outcome = await this.post(idempotencyKey, payload);
-      if (outcome.ok) return true;
-      const last = !outcome.retriable || attempt >= this.maxAttempts;
-      const delay = last ? null : this.backoff(attempt, outcome.retryAfterMs);
-      this.options.onAttemptFailed?.(
-        new WebhookAttemptError(
-          `POST ${this.url} (${idempotencyKey}) attempt ${attempt}: ${outcome.message}`,
-          idempotencyKey,
-          attempt,
-          delay,
-          outcome.status,
-          { cause: outcome.cause },
-        ),
-      );
-      if (delay === null) {
-        await this.deadLetter({
-          at: new Date().toISOString(),
-          idempotencyKey,
-          url: this.url,
-          body,
-          attempts: attempt,
-          ...(outcome.status !== undefined && { status: outcome.status }),
-          lastError: outcome.message,
-        });
-        return false;
-      }
-      // Ends early when stopped: the abort rejects, which ends the wait.
-      await pause(delay, undefined, { signal: this.closing.signal }).catch(() => undefined);
+    let attempts = 0;
+    try {
+      await retry(() => this.post(idempotencyKey, payload), {
+        initialMs: this.initialBackoffMs,
+        maxMs: this.maxBackoffMs,
+        maxAttempts: this.maxAttempts,
+        signal: this.closing.signal,
+        onError: (error, { attempt, retryInMs }) => {
+          attempts = attempt;
+          const failure = asHttpFailure(error);
+          this.options.onAttemptFailed?.(
+            new WebhookAttemptError(
+              `POST ${this.url} (${idempotencyKey}) attempt ${attempt}: ${failure.message}`,
+              idempotencyKey,
+              attempt,
+              retryInMs,
+              failure.status,
+              { cause: failure.cause },
+            ),
+          );
+        },
+      });
+      return true;
+    } catch (error) {
+      // Closed while waiting or posting: the batch rejects, and is re-fed at the next start.
       this.assertNotClosing();
+      // Only the receiver's failures are given up: an observer that threw, or a bug, fails the batch
+      // (the runner retries it, and reports it).
+      if (attempts === 0 || !(error instanceof HttpFailure)) throw error;
+      await this.deadLetter({
+        at: new Date().toISOString(),
+        idempotencyKey,
+        url: this.url,
+        body,
+        attempts,
+        ...(error.status !== undefined && { status: error.status }),
+        lastError: error.message,
+      });
+      return false;
     }
   }
 
-  private async post(idempotencyKey: string, payload: string): Promise<Outcome> {
+  /** One POST: resolves when the receiver accepted it (2xx), rejects with HttpFailure otherwise. */
+  private async post(idempotencyKey: string, payload: string): Promise<void> {
     this.assertNotClosing();
     const headers = new Headers(this.headers);
     headers.set('content-type', 'application/json');
     headers.set('idempotency-key', idempotencyKey);
-    let response: Response;
     try {
-      response = await fetch(this.url, {
-        method: 'POST',
+      await postOnce(this.url, {
         headers,
         body: payload,
+        timeoutMs: this.timeoutMs,
         // A redirect is a misconfigured URL (and would turn the POST into a GET): not followed.
         redirect: 'manual',
-        signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.timeoutMs)]),
+        signal: this.closing.signal,
       });
     } catch (error) {
       this.assertNotClosing();
-      const timedOut = (error as { name?: unknown } | null)?.name === 'TimeoutError';
-      return {
-        ok: false,
-        retriable: true,
-        message: timedOut ? `no answer within ${this.timeoutMs} ms` : describeFailure(error),
-        cause: error,
-      };
+      throw error;
     }
-    const { status } = response;
-    if (status >= 200 && status < 300) {
-      await response.body?.cancel().catch(() => undefined);
-      return { ok: true };
-    }
-    const text = await bodySnippet(response).catch(() => '');
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    return {
-      ok: false,
-      retriable: status === 408 || status === 429 || status >= 500,
-      status,
-      message: `HTTP ${status}${text === '' ? '' : `: ${text}`}`,
-      ...(retryAfterMs !== undefined && { retryAfterMs }),
-    };
-  }
-
-  /** Exponential with equal jitter, or the receiver's Retry-After; never above maxBackoffMs. */
-  private backoff(attempt: number, retryAfterMs: number | undefined): number {
-    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.maxBackoffMs);
-    const base = Math.min(this.initialBackoffMs * 2 ** (attempt - 1), this.maxBackoffMs);
-    return base / 2 + Math.random() * (base / 2);
   }
 
   private async deadLetter(entry: DeadLetter): Promise<void> {
@@ -646,8 +615,14 @@ export class WebhookView implements SystemView {
         } else if (!this.stillOwed(letter)) {
           results.set(idempotencyKey, { outcome: 'superseded' });
         } else {
-          const outcome = await this.post(idempotencyKey, JSON.stringify(body));
-          if (outcome.ok) {
+          const outcome = await this.post(idempotencyKey, JSON.stringify(body)).then(
+            () => undefined,
+            (error: unknown) => {
+              this.assertNotClosing();
+              return asHttpFailure(error);
+            },
+          );
+          if (outcome === undefined) {
             results.set(idempotencyKey, { outcome: 'sent' });
             continue;
           }
@@ -846,46 +821,16 @@ function parsePoint(token: string | null): { partition: number; position: Positi
   return { partition: Number(match[1]), position: Number(match[2]) as Position };
 }
 
-/** Seconds or an HTTP date, as RFC 9110 allows; undefined when absent or unreadable. */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-/** The start of an error answer's body, for the operator; the rest is discarded. */
-async function bodySnippet(response: Response): Promise<string> {
-  if (response.body === null) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  // Leaving the loop early cancels the stream: a huge error page is never read whole.
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    chunks.push(chunk);
-    size += chunk.byteLength;
-    if (size >= ERROR_BODY_BYTES) break;
-  }
-  const text = Buffer.concat(chunks).subarray(0, ERROR_BODY_BYTES).toString('utf8');
-  return text.replace(/\s+/g, ' ').trim();
-}
-
 /**
- * fetch's "fetch failed" hides the reason (ECONNREFUSED …) in its cause. Read by shape, not instanceof:
- * fetch's errors may come from another realm (a test runner's sandbox).
+ * What a POST's failure is as an HttpFailure: post() throws nothing else short of a close (which the
+ * caller handles first) or a bug, which is reported with what it says.
  */
-function describeFailure(error: unknown): string {
-  const message = messageOf(error);
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  const why = cause === undefined ? '' : messageOf(cause);
-  return why === '' ? message : `${message}: ${why}`;
-}
-
-function messageOf(error: unknown): string {
-  if (typeof error !== 'object' || error === null) return String(error);
-  const { message, code } = error as { message?: unknown; code?: unknown };
-  if (typeof message === 'string' && message !== '') return message;
-  return typeof code === 'string' ? code : 'unknown error';
+function asHttpFailure(error: unknown): HttpFailure {
+  if (error instanceof HttpFailure) return error;
+  return new HttpFailure(error instanceof Error ? error.message : String(error), {
+    retriable: isRetriable(error),
+    cause: error,
+  });
 }
 
 function iso(epochMs: number | null): string | null {

@@ -8,6 +8,7 @@ import {
   WebhookView,
   type SystemView,
 } from '../projector/index.js';
+import { NotTransient, retry, RetryAborted } from '../retry/index.js';
 
 /**
  * One sending system's view: its store, the runner that feeds it, and the gate that reads it. A rebuild
@@ -116,28 +117,41 @@ export function assembleSystems(config: Config, log: EventLog, hooks: SystemHook
   });
 }
 
+/** Opening a view's store: from 200 ms, doubling, at most 10 s apart. */
+const OPEN_RETRY = { initialMs: 200, maxMs: 10_000 };
+
 /**
  * Opens the view's store, retrying with backoff while it is unreachable, then starts its runner.
  * Meanwhile the view reports itself unhealthy with what went wrong (`lastError`: "cannot connect to
- * Redis …: connect ECONNREFUSED …"), not merely "replaying", and checks against it fail closed.
+ * Redis …: connect ECONNREFUSED …"), not merely "replaying", and checks against it fail closed. A
+ * failure retrying will not cure (invalid settings, a checkpoint of another view) is retried all the
+ * same, every 10 s, so the view starts once an operator fixes it; it is reported as such meanwhile.
  */
 export async function startSystem(
   entry: SystemEntry,
   signal: AbortSignal,
   onError: (error: unknown) => void,
 ): Promise<void> {
-  let delay = 200;
-  while (!signal.aborted) {
-    try {
-      await entry.view.open();
-      if (signal.aborted) return;
-      entry.runner.start();
-      return;
-    } catch (error) {
-      entry.runner.reportFailure(error);
-      onError(error);
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
-      delay = Math.min(delay * 2, 10_000);
-    }
+  if (signal.aborted) return;
+  try {
+    await retry(() => entry.view.open(), {
+      ...OPEN_RETRY,
+      signal,
+      persist: true,
+      // The wait does not hold a process that is exiting; a stop (the signal) ends it at once.
+      unref: true,
+      onError: (error, { retriable }) => {
+        const reported = retriable
+          ? error
+          : new NotTransient(`opening view ${entry.view.name}`, error, OPEN_RETRY.maxMs);
+        entry.runner.reportFailure(reported);
+        onError(reported);
+      },
+    });
+  } catch (error) {
+    if (error instanceof RetryAborted) return;
+    throw error;
   }
+  if (signal.aborted) return;
+  entry.runner.start();
 }
