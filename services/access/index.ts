@@ -10,6 +10,7 @@ export {
   type Decision,
 } from './rules.js';
 export { KeyRing, createKey, sha256Hex, SECRET_PREFIX, type ApiKeyEntry } from './keys.js';
+export { TokenBuckets, retryAfterSeconds, type TokenBucketOptions } from './token-bucket.js';
 export {
   installAccess,
   assertBrands,

