@@ -1,6 +1,5 @@
 import {
   effectiveState,
-  evolve,
   EMPTY_HISTORY,
   START,
   type E164,
@@ -11,6 +10,7 @@ import {
   type ReviewResolved,
 } from '../ledger/index.js';
 import type { Cursor, LogRecord, Undecodable } from '../log/index.js';
+import { foldRecords } from './fold-batch.js';
 import type { Projection } from './runner.js';
 
 /** A suspected opt-out as the review queue shows it: the reply, and the decision once there is one. */
@@ -45,18 +45,10 @@ export class MemoryView implements Projection {
   }
 
   applyBatch(records: readonly LogRecord[]): Promise<void> {
-    for (const record of records) {
-      const { partition, position } = record;
-      if (position <= (this.applied[partition] ?? START)) continue;
-      const phone = record.event.phone;
-      const before = this.histories.get(phone) ?? EMPTY_HISTORY;
-      const after = evolve(before, record);
-      if (after !== before) {
-        this.histories.set(phone, after);
-        this.indexReview(record);
-      }
-      this.applied[partition] = position;
-    }
+    const { steps, after, last } = foldRecords(this.histories, records, (p) => this.applied[p] ?? START);
+    for (const [phone, history] of after) this.histories.set(phone, history);
+    for (const step of steps) if (step.after !== step.before) this.indexReview(step.record);
+    for (const [partition, position] of last) this.applied[partition] = position;
     this.changes += 1;
     return Promise.resolve();
   }

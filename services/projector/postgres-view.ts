@@ -1,10 +1,7 @@
 import pg from 'pg';
 import {
   asPosition,
-  evolve,
-  EMPTY_HISTORY,
   LedgerError,
-  scopeStates,
   scopeTarget,
   START,
   type E164,
@@ -16,6 +13,7 @@ import {
 } from '../ledger/index.js';
 import type { LogRecord, PhoneHistorySource, Undecodable } from '../log/index.js';
 import { assertFollows, POSTGRES_TABLE, postgresTablePrefix } from './names.js';
+import { foldBatch, freshRecords, scopeRows } from './fold-batch.js';
 import { StoreLost } from './runner.js';
 import { storableText, storableValue } from './storable-text.js';
 import type { ScopeRow, SystemView, ViewAnswer } from './system-view.js';
@@ -260,24 +258,20 @@ interface RowWrite {
   readonly event_id: string | null;
 }
 
-/** The suppression rows of a phone's facts, in scope order (so concurrent writers lock rows alike). */
-function rowsOf(phone: E164, history: PhoneHistory): RowWrite[] {
-  return [...scopeStates(history)]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([scope, state]) => {
-      const { brand, program } = scopeTarget(scope);
-      return {
-        phone,
-        scope,
-        specificity: specificity(scope),
-        brand: brand ?? null,
-        program: program ?? null,
-        status: state.status,
-        allowed: state.allowed,
-        since: state.cause?.occurredAt ?? null,
-        event_id: state.cause?.eventId ?? null,
-      };
-    });
+/** A row as the suppressions table stores it: with the scope's specificity, brand and program. */
+function rowWrite(row: ScopeRow): RowWrite {
+  const { brand, program } = scopeTarget(row.scope);
+  return {
+    phone: row.phone,
+    scope: row.scope,
+    specificity: specificity(row.scope),
+    brand: brand ?? null,
+    program: program ?? null,
+    status: row.status,
+    allowed: row.allowed,
+    since: row.since,
+    event_id: row.eventId,
+  };
 }
 
 /**
@@ -562,7 +556,7 @@ END $$`);
   private async applyStorable(partition: number, records: readonly LogRecord[]): Promise<void> {
     const applied = await this.transaction(async (client) => {
       const checkpoint = await this.lockCheckpoint(client, partition);
-      const fresh = records.filter((record) => record.position > checkpoint);
+      const fresh = freshRecords(records, () => checkpoint);
       const last = fresh[fresh.length - 1];
       if (last === undefined) return checkpoint;
 
@@ -588,35 +582,19 @@ END $$`);
       storing.catch(() => undefined);
       const loaded = await loading;
       const before = new Map<E164, PhoneHistory>(loaded.rows.map((row) => [row.phone, row.history]));
-      const after = new Map(before);
-      for (const record of fresh) {
-        const history = after.get(record.event.phone) ?? EMPTY_HISTORY;
-        const next = evolve(history, record);
-        if (next !== history) after.set(record.event.phone, next);
-      }
+      const { after, rowChanges } = foldBatch(before, fresh, () => checkpoint);
 
       const facts: { phone: E164; history: PhoneHistory }[] = [];
       const rows: RowWrite[] = [];
       const gone: { phone: E164; scope: ScopeKey }[] = [];
+      // In phone order, as the load locked them.
       for (const phone of phones) {
-        const history = after.get(phone) ?? EMPTY_HISTORY;
-        const previous = before.get(phone) ?? EMPTY_HISTORY;
-        if (history === previous) continue;
+        const history = after.get(phone);
+        const change = rowChanges.get(phone);
+        if (history === undefined || change === undefined) continue;
         facts.push({ phone, history });
-        const was = new Map(rowsOf(phone, previous).map((row) => [row.scope, row]));
-        for (const row of rowsOf(phone, history)) {
-          const old = was.get(row.scope);
-          was.delete(row.scope);
-          const same =
-            old !== undefined &&
-            old.status === row.status &&
-            old.allowed === row.allowed &&
-            old.since === row.since &&
-            old.event_id === row.event_id;
-          if (!same) rows.push(row);
-        }
-        // The fold only adds scopes; should one ever drop a scope, its row must not stay behind.
-        for (const scope of was.keys()) gone.push({ phone, scope });
+        for (const row of change.upserted) rows.push(rowWrite(row));
+        for (const scope of change.removed) gone.push({ phone, scope });
       }
       await Promise.all([
         storing,
@@ -705,7 +683,7 @@ END $$`);
 
   async repair(phone: E164, given: PhoneHistory): Promise<void> {
     const history = storableValue(given);
-    const rows = rowsOf(phone, history);
+    const rows = [...scopeRows(phone, history).values()].map(rowWrite);
     await this.transaction(async (client) => {
       await client.query(`DELETE FROM ${this.t.suppressions} WHERE phone = $1 AND scope <> ALL($2::text[])`, [
         phone,

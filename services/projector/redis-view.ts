@@ -1,16 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
-  evolve,
   EMPTY_HISTORY,
   LedgerError,
-  scopeStates,
   START,
   asPosition,
   type ConsentFact,
   type ConsentKind,
   type E164,
-  type EffectiveState,
   type PhoneHistory,
   type Position,
   type ReviewOutcome,
@@ -19,6 +16,7 @@ import {
 } from '../ledger/index.js';
 import type { LogRecord, Undecodable } from '../log/index.js';
 import { assertFollows, REDIS_PREFIX, redisKeyPrefix } from './names.js';
+import { foldBatch, scopeRows } from './fold-batch.js';
 import { StoreLost } from './runner.js';
 import { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
 
@@ -387,49 +385,38 @@ export class RedisView implements SystemView {
   private async tryApply(records: readonly LogRecord[]): Promise<boolean> {
     const partitions = [...new Set(records.map((r) => r.partition))];
     const phones = [...new Set(records.map((r) => r.event.phone))];
-    const [[repairs, store, held, ...checkpoints], exists, stored] = await Promise.all([
+    const [[repairs, store, held, ...storedCheckpoints], exists, stored] = await Promise.all([
       this.redis.hmget(this.keys.checkpoint, 'repairs', ...MARKERS, ...partitions.map(String)),
       this.existing(),
       this.redis.hmget(this.keys.facts, ...phones),
     ]);
 
-    const applied = new Map<number, { readonly expected: Position; last: Position }>();
-    partitions.forEach((partition, i) => {
-      const expected = toPosition(checkpoints[i] ?? null);
-      applied.set(partition, { expected, last: expected });
-    });
-    // Folding onto a store that lost data would build on the loss: the facts read are not the log's.
-    this.assertIntact(
-      store ?? null,
-      held ?? null,
-      exists,
-      [...applied].map(([partition, { expected }]) => [partition, expected] as const),
+    const checkpoints = new Map<number, Position>();
+    partitions.forEach((partition, i) =>
+      checkpoints.set(partition, toPosition(storedCheckpoints[i] ?? null)),
     );
+    // Folding onto a store that lost data would build on the loss: the facts read are not the log's.
+    this.assertIntact(store ?? null, held ?? null, exists, checkpoints);
     const before = new Map<E164, PhoneHistory>();
     phones.forEach((phone, i) => before.set(phone, decodeFacts(phone, stored[i] ?? null)));
 
-    const after = new Map<E164, PhoneHistory>();
-    for (const record of records) {
-      const partition = applied.get(record.partition);
-      if (partition === undefined || record.position <= partition.last) continue;
-      partition.last = record.position;
-      const phone = record.event.phone;
-      const history = after.get(phone) ?? before.get(phone) ?? EMPTY_HISTORY;
-      after.set(phone, evolve(history, record));
-    }
-    const moved = [...applied].filter(([, { expected, last }]) => last > expected);
-    if (moved.length === 0) return true;
+    const { after, rowChanges, last } = foldBatch(
+      before,
+      records,
+      (partition) => checkpoints.get(partition) ?? START,
+    );
+    if (last.size === 0) return true;
 
-    const args: string[] = [this.prefix, repairs ?? '0', '0', String(moved.length)];
-    for (const [partition, { expected, last }] of moved) {
-      args.push(String(partition), String(expected), String(last));
+    const args: string[] = [this.prefix, repairs ?? '0', '0', String(last.size)];
+    for (const [partition, position] of last) {
+      args.push(String(partition), String(checkpoints.get(partition) ?? START), String(position));
     }
     for (const [phone, history] of after) {
-      // Facts only accumulate here, so the phone's scopes are a superset of those it had.
-      if (history !== before.get(phone)) args.push(...phoneWrite(phone, history));
+      const change = rowChanges.get(phone);
+      if (change !== undefined) args.push(...phoneWrite(phone, history, change.rows, change.removed));
     }
     if ((await this.script(APPLY, args)) !== 1) return false;
-    for (const [partition, { last }] of moved) this.known.set(partition, last);
+    for (const [partition, position] of last) this.known.set(partition, position);
     this.written = true;
     return true;
   }
@@ -582,7 +569,7 @@ export class RedisView implements SystemView {
     for (const [partition, position] of partitions) args.push(partition, position, position);
     // Leave every set the phone may be in, even one a hand-made row put it in.
     const scopes = [...(everyScope as ScopeKey[]), ...(rows === null ? [] : decodeRows(phone, rows).keys())];
-    args.push(...phoneWrite(phone, history, scopes));
+    args.push(...phoneWrite(phone, history, scopeRows(phone, history), scopes));
     return (await this.script(APPLY, args)) === 1;
   }
 
@@ -651,20 +638,25 @@ function toPosition(stored: string | null): Position {
 }
 
 /**
- * The APPLY arguments that make what the store holds for the phone follow from `history`: its facts, its
- * rows, and its membership of the suppressed set of every scope it has a row at, or is given in `leave`.
+ * The APPLY arguments that make what the store holds for the phone follow from `history` and its
+ * `rows`: its facts, its rows, and its membership of the suppressed set of every scope it has a row at,
+ * or is given in `leave`.
  */
-function phoneWrite(phone: E164, history: PhoneHistory, leave: Iterable<ScopeKey> = []): string[] {
+function phoneWrite(
+  phone: E164,
+  history: PhoneHistory,
+  rows: ReadonlyMap<ScopeKey, ScopeRow>,
+  leave: Iterable<ScopeKey> = [],
+): string[] {
   if (history.length === 0) return [phone, '', '', [...new Set(leave)].join(' '), ''];
-  const states = scopeStates(history);
   const join: ScopeKey[] = [];
   const left = new Set(leave);
-  for (const [scope, state] of states) {
-    if (state.allowed) left.add(scope);
-    else join.push(scope);
+  for (const row of rows.values()) {
+    if (row.allowed) left.add(row.scope);
+    else join.push(row.scope);
   }
   for (const scope of join) left.delete(scope);
-  return [phone, encodeFacts(history), encodeRows(states), [...left].join(' '), join.join(' ')];
+  return [phone, encodeFacts(history), encodeRows(rows), [...left].join(' '), join.join(' ')];
 }
 
 /**
@@ -742,17 +734,12 @@ function lastPosition(history: PhoneHistory): Position {
   return last;
 }
 
-function encodeRows(states: ReadonlyMap<ScopeKey, EffectiveState>): string {
-  const rows: Record<string, StoredRow> = {};
-  for (const [scope, state] of states) {
-    rows[scope] = [
-      state.status,
-      state.allowed,
-      state.cause?.occurredAt ?? null,
-      state.cause?.eventId ?? null,
-    ];
+function encodeRows(rows: ReadonlyMap<ScopeKey, ScopeRow>): string {
+  const stored: Record<string, StoredRow> = {};
+  for (const { scope, status, allowed, since, eventId } of rows.values()) {
+    stored[scope] = [status, allowed, since, eventId];
   }
-  return JSON.stringify(rows);
+  return JSON.stringify(stored);
 }
 
 function decodeRows(phone: E164, stored: string): Map<ScopeKey, ScopeRow> {

@@ -2,7 +2,6 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   EMPTY_HISTORY,
-  evolve,
   LedgerError,
   scopeStates,
   START,
@@ -19,6 +18,7 @@ import { HttpFailure, isRetriable, postOnce, retry } from '../retry/index.js';
 import { DeadLetterFile, type Settled } from './dead-letter-file.js';
 import { assertFollows, VIEW_NAME } from './names.js';
 import { syncDirectory, writeDurably } from './durable-file.js';
+import { answerChanged, foldRecords, scopeRows } from './fold-batch.js';
 import type { ProjectionCondition } from './runner.js';
 import { rowFor, type ScopeRow, type SystemView, type ViewAnswer } from './system-view.js';
 
@@ -310,7 +310,7 @@ export class WebhookView implements SystemView {
             : `${this.url} never accepted a change for this number (${owed.idempotencyKey}: ${owed.lastError}); it is a dead letter until replayed`,
       });
     }
-    const row = rowFor(rowsOf(phone, this.histories.get(phone) ?? EMPTY_HISTORY), brand, program);
+    const row = rowFor(scopeRows(phone, this.histories.get(phone) ?? EMPTY_HISTORY), brand, program);
     return Promise.resolve({
       status: row?.status ?? 'no_record',
       allowed: row?.allowed ?? true,
@@ -384,12 +384,10 @@ export class WebhookView implements SystemView {
     if (last === undefined) return;
     const { partition } = last;
     const sent = this.sent[partition];
-    for (const record of records) {
-      if (record.position <= (this.applied[partition] ?? START)) continue;
+    const { steps } = foldRecords(this.histories, records, (p) => this.applied[p] ?? START);
+    for (const { record, before, after } of steps) {
       if (sent !== undefined && record.position === sent.position) this.assertSameLog(record, sent);
       const phone = record.event.phone;
-      const before = this.histories.get(phone) ?? EMPTY_HISTORY;
-      const after = evolve(before, record);
       if (after !== before && record.position > (sent?.position ?? START)) {
         const origin: Origin = {
           position: pointToken(record),
@@ -397,9 +395,9 @@ export class WebhookView implements SystemView {
           occurredAt: record.event.occurredAt,
           recordedAt: record.event.recordedAt,
         };
-        for (const [scope, state] of changedScopes(before, after)) {
-          const key = `${this.name}:${partition}:${record.position}:${scope}`;
-          await this.deliver(key, this.body(phone, scope, state, origin));
+        for (const row of changedRows(phone, before, after)) {
+          const key = `${this.name}:${partition}:${record.position}:${row.scope}`;
+          await this.deliver(key, this.body(phone, row.scope, row, origin));
         }
       }
       // Only once its changes are out: a batch cut short is re-fed and sends what it had not sent.
@@ -464,7 +462,13 @@ export class WebhookView implements SystemView {
         occurredAt: cause?.occurredAt ?? null,
         recordedAt: cause?.recordedAt ?? null,
       };
-      if (!(await this.deliver(key, this.body(phone, scope, state, origin)))) undelivered += 1;
+      const answer = {
+        status: state.status,
+        allowed: state.allowed,
+        since: cause?.occurredAt ?? null,
+        eventId: cause?.eventId ?? null,
+      };
+      if (!(await this.deliver(key, this.body(phone, scope, answer, origin)))) undelivered += 1;
     };
     for (const [scope, state] of states) await push(scope, state);
     for (const scope of removed) await push(scope, { status: 'no_record', allowed: true });
@@ -479,22 +483,17 @@ export class WebhookView implements SystemView {
   }
 
   /** A change as the CRM gets it; a phone the log holds an unreadable record for is unknown at every scope. */
-  private body(
-    phone: string,
-    scope: ScopeKey,
-    state: EffectiveState | undefined,
-    origin: Origin,
-  ): WebhookChange {
+  private body(phone: string, scope: ScopeKey, row: RowAnswer | undefined, origin: Origin): WebhookChange {
     const unreadable = this.unreadable.get(phone);
-    const known = unreadable === undefined ? state : undefined;
+    const known = unreadable === undefined ? row : undefined;
     return {
       view: this.name,
       phone,
       scope,
       status: known?.status ?? 'unknown',
       allowed: known?.allowed ?? false,
-      since: iso(known?.cause?.occurredAt ?? null),
-      eventId: known?.cause?.eventId ?? null,
+      since: iso(known?.since ?? null),
+      eventId: known?.eventId ?? null,
       eventType: origin.eventType,
       position: origin.position,
       occurredAt: iso(origin.occurredAt),
@@ -751,7 +750,7 @@ export class WebhookView implements SystemView {
   }
 
   private *rowsInMemory(): Generator<ScopeRow, undefined> {
-    for (const [phone, history] of this.histories) yield* rowsOf(phone, history).values();
+    for (const [phone, history] of this.histories) yield* scopeRows(phone, history).values();
     return undefined;
   }
 
@@ -786,33 +785,14 @@ export class WebhookView implements SystemView {
   }
 }
 
-function rowsOf(phone: E164, history: PhoneHistory): Map<ScopeKey, ScopeRow> {
-  const rows = new Map<ScopeKey, ScopeRow>();
-  for (const [scope, state] of scopeStates(history)) {
-    rows.set(scope, {
-      phone,
-      scope,
-      status: state.status,
-      allowed: state.allowed,
-      since: state.cause?.occurredAt ?? null,
-      eventId: state.cause?.eventId ?? null,
-    });
-  }
-  return rows;
+/** The rows whose answer (status, allowed) differs between two histories of a phone, as they are now. */
+function changedRows(phone: E164, before: PhoneHistory, after: PhoneHistory): ScopeRow[] {
+  const was = scopeRows(phone, before);
+  return [...scopeRows(phone, after).values()].filter((row) => answerChanged(was.get(row.scope), row));
 }
 
-/** The scopes whose (status, allowed) differ between two histories of a phone, with the new state. */
-function changedScopes(before: PhoneHistory, after: PhoneHistory): [ScopeKey, EffectiveState][] {
-  const was = scopeStates(before);
-  const changed: [ScopeKey, EffectiveState][] = [];
-  for (const [scope, state] of scopeStates(after)) {
-    const old = was.get(scope);
-    if (old === undefined || old.status !== state.status || old.allowed !== state.allowed) {
-      changed.push([scope, state]);
-    }
-  }
-  return changed;
-}
+/** What a change says of its row. */
+type RowAnswer = Pick<ScopeRow, 'status' | 'allowed' | 'since' | 'eventId'>;
 
 /** A `P:N` position token, as bodies carry it; undefined for null (a repair) or anything else. */
 function parsePoint(token: string | null): { partition: number; position: Position } | undefined {
