@@ -304,7 +304,7 @@ describe('the invariant under faults: a real ledger with Redis, PostgreSQL and w
             tally.requests += driver.requests;
             if (violations.length > 0) throw new Error(report(violations, 'once settled'));
           } catch (error) {
-            tally.violations += 1;
+            tally.failed(error);
             throw error;
           } finally {
             await child?.kill('SIGKILL');

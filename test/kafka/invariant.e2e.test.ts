@@ -213,7 +213,7 @@ describeKafka(
               tally.requests += driver.requests;
               if (violations.length > 0) throw new Error(report(violations, 'once settled'));
             } catch (error) {
-              tally.violations += 1;
+              tally.failed(error);
               throw error;
             } finally {
               for (const child of children) {

@@ -30,11 +30,23 @@ export class Tally {
   checks = 0;
   readonly faults = new Map<string, number>();
   violations = 0;
+  /**
+   * Runs the harness could not carry out (a broker that would not restart in time on a loaded machine,
+   * a process that did not start): failures all the same, but not answers that broke the invariant.
+   */
+  broken = 0;
 
   constructor(
     private readonly suite: string,
     private readonly seed: number,
   ) {}
+
+  /** Counts a failed run as a violation of the invariant (its report) or as a broken run. */
+  failed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/violation\(s\) of the invariant/.test(message)) this.violations += 1;
+    else this.broken += 1;
+  }
 
   fault(kind: string): void {
     this.faults.set(kind, (this.faults.get(kind) ?? 0) + 1);
@@ -43,7 +55,7 @@ export class Tally {
   line(): string {
     const faults = [...this.faults].map(([kind, n]) => `${kind} ${n}`).join(', ');
     const total = [...this.faults.values()].reduce((a, b) => a + b, 0);
-    return `property ${this.suite}: ${this.sequences} sequences, ${this.steps} steps, ${this.requests} requests, ${this.checks} checks, ${total} faults${faults === '' ? '' : ` (${faults})`}, ${this.violations} runs with violations; seed ${this.seed} (replay: LEDGER_PROPERTY_SEED=${this.seed})\n`;
+    return `property ${this.suite}: ${this.sequences} sequences, ${this.steps} steps, ${this.requests} requests, ${this.checks} checks, ${total} faults${faults === '' ? '' : ` (${faults})`}, ${this.violations} runs with violations, ${this.broken} runs the harness could not finish; seed ${this.seed} (replay: LEDGER_PROPERTY_SEED=${this.seed})\n`;
   }
 
   print(): void {
