@@ -9,7 +9,7 @@ import { installErrorHandling } from './errors.js';
 import { installJsonBody } from './json-body.js';
 import { capConnectionsPerClient, serverOptions } from './limits.js';
 import { coerceQueryStrings } from './query.js';
-import { ErrorBody } from './schemas.js';
+import { ErrorBody } from './schemas/index.js';
 
 export type HttpConfig = Pick<Config, 'bodyLimitBytes' | 'http' | 'apiKeys' | 'metricsScope' | 'rateLimits'>;
 

@@ -2,7 +2,7 @@ import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebo
 import { auditPhone, type ViewProgress } from '../../audit/index.js';
 import { LedgerError } from '../../ledger/index.js';
 import { pointToken, type PhoneHistorySource } from '../../log/index.js';
-import { AuditQuery, AuditReply, PhoneParams } from '../schemas.js';
+import { AuditQuery, AuditReply, PhoneParams } from '../schemas/index.js';
 import { errors, eventJson, iso, type RequestNames } from './common.js';
 
 export interface AuditOptions {

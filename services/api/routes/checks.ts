@@ -11,7 +11,7 @@ import {
   CheckQuery as CheckQuerySchema,
   CheckReply,
   PhoneParams,
-} from '../schemas.js';
+} from '../schemas/index.js';
 import { errors, iso, notFound, positionOf, type RequestNames } from './common.js';
 
 /** The central view's gate, and the view's cursor for the asOf token. */

@@ -4,7 +4,7 @@ import type { Intake } from '../../intake/index.js';
 import { parseSource } from '../../ledger/index.js';
 import { pointToken } from '../../log/index.js';
 import { actorOf } from '../actor.js';
-import { RecordBody, RecordReply } from '../schemas.js';
+import { RecordBody, RecordReply } from '../schemas/index.js';
 import { conflict, errors, iso, type RequestNames } from './common.js';
 
 export interface EventsOptions {

@@ -5,7 +5,7 @@ import { routeInbound, type BrandDirectory, type Intake } from '../../intake/ind
 import type { E164 } from '../../ledger/index.js';
 import { pointToken } from '../../log/index.js';
 import { actorOf } from '../actor.js';
-import { ClassifyBody, ClassifyReply, InboundBody, InboundReply } from '../schemas.js';
+import { ClassifyBody, ClassifyReply, InboundBody, InboundReply } from '../schemas/index.js';
 import { conflict, errors, type RequestNames } from './common.js';
 
 export interface InboundOptions {

@@ -4,7 +4,7 @@ import type { Intake } from '../../intake/index.js';
 import { pointToken } from '../../log/index.js';
 import type { ReviewItem } from '../../projector/index.js';
 import { actorOf } from '../actor.js';
-import { ReviewBody, ReviewParams, ReviewReply, ReviewsQuery, ReviewsReply } from '../schemas.js';
+import { ReviewBody, ReviewParams, ReviewReply, ReviewsQuery, ReviewsReply } from '../schemas/index.js';
 import { conflict, errors, iso, notFound } from './common.js';
 
 /** The review queue as intake reads it. */

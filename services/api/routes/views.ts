@@ -12,7 +12,7 @@ import {
   ReplayReply,
   ViewParams,
   ViewsReply,
-} from '../schemas.js';
+} from '../schemas/index.js';
 import { errors, iso, notFound } from './common.js';
 
 export interface ViewsOptions {
