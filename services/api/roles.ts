@@ -61,7 +61,7 @@ export function routesFor(ledger: Ledger, roles: readonly Role[]): Registration[
         publicUrl: config.publicUrl,
         keysConfigured: Object.keys(config.apiKeys).length > 0,
       }),
-      plugin(reviewRoutes, { intake, queue: ledger.view }),
+      plugin(reviewRoutes, { intake, queue: ledger.reads }),
     );
   }
   if (serves('gate') || serves('projector')) {
