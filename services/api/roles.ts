@@ -12,7 +12,7 @@ import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { inboundRoutes } from './routes/inbound.js';
 import { reviewRoutes } from './routes/reviews.js';
-import { viewMaintenanceRoutes, viewRoutes } from './routes/views.js';
+import { deadLetterRoutes, maintenanceRoutes, viewRoutes } from './routes/views.js';
 import { twilioWebhook } from './twilio.js';
 
 export type Role = 'intake' | 'gate' | 'projector';
@@ -88,10 +88,8 @@ export function routesFor(ledger: Ledger, roles: readonly Role[]): Registration[
   );
   if (serves('projector')) {
     routes.push(
-      plugin(viewMaintenanceRoutes, {
-        maintenance: ledger.maintenance,
-        deadLetterView: (name) => deadLetterView(systems, name),
-      }),
+      plugin(maintenanceRoutes, { maintenance: ledger.maintenance }),
+      plugin(deadLetterRoutes, { deadLetterView: (name) => deadLetterView(systems, name) }),
     );
   }
   routes.push(

@@ -45,8 +45,11 @@ export const viewRoutes: FastifyPluginCallbackTypebox<ViewsOptions> = (app, { se
   done();
 };
 
-export interface ViewMaintenanceOptions {
+export interface MaintenanceOptions {
   readonly maintenance: Pick<Maintenance, 'rebuild' | 'progress' | 'reconcile'>;
+}
+
+export interface DeadLetterOptions {
   /** The webhook view `name` run by this process; throws not_found or invalid_request otherwise. */
   readonly deadLetterView: (name: string) => Pick<WebhookView, 'deadLetters' | 'replayDeadLetters'>;
 }
@@ -62,10 +65,10 @@ const rebuildJson = (p: RebuildProgress) => ({
   error: p.error ?? null,
 });
 
-/** Rebuild, reconcile and dead letters of the system views: the projector role's operations. */
-export const viewMaintenanceRoutes: FastifyPluginCallbackTypebox<ViewMaintenanceOptions> = (
+/** Rebuild and reconcile of the system views: the projector role's repairs. */
+export const maintenanceRoutes: FastifyPluginCallbackTypebox<MaintenanceOptions> = (
   app,
-  { maintenance, deadLetterView },
+  { maintenance },
   done,
 ) => {
   app.post(
@@ -116,6 +119,15 @@ export const viewMaintenanceRoutes: FastifyPluginCallbackTypebox<ViewMaintenance
       return { views: reports.map((r) => ({ ...r, asOf: cursorToken(r.asOf) })) };
     },
   );
+  done();
+};
+
+/** A webhook view's dead letters: listed, and resent once its receiver is fixed. */
+export const deadLetterRoutes: FastifyPluginCallbackTypebox<DeadLetterOptions> = (
+  app,
+  { deadLetterView },
+  done,
+) => {
   app.get(
     '/v1/views/:name/deadletters',
     {
