@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox, FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyPluginOptions } from 'fastify';
 import { LedgerError } from '../ledger/index.js';
-import { deadLetterView, exportLog, type Ledger, type SystemEntry } from '../runtime/index.js';
+import { exportLog } from '../log/index.js';
+import type { Ledger } from '../runtime/index.js';
+import { deadLetterView, type SystemEntry } from '../views/index.js';
 import type { Http } from './http.js';
 import { readinessOf } from './readiness.js';
 import { auditRoutes } from './routes/audit.js';

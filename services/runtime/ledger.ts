@@ -13,8 +13,7 @@ import {
 } from '../log/index.js';
 import { MemoryView, ProjectorRunner, type ReviewItem } from '../projector/index.js';
 import { createMetrics, type Metrics } from '../telemetry/index.js';
-import { Maintenance } from './maintenance.js';
-import { assembleSystems, startSystem, type SystemEntry } from './systems.js';
+import { assembleSystems, Maintenance, startSystem, type SystemEntry } from '../views/index.js';
 
 export interface Ledger {
   readonly config: Config;

@@ -1,6 +1,5 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import { cursorToken } from '../../log/index.js';
-import type { LogExport } from '../../runtime/index.js';
+import { cursorToken, type LogExport } from '../../log/index.js';
 
 export interface ExportOptions {
   /** The whole log as it stands when asked, streamed as JSON Lines. */

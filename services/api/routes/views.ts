@@ -2,7 +2,7 @@ import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebo
 import { LedgerError } from '../../ledger/index.js';
 import { cursorToken } from '../../log/index.js';
 import type { ProjectorStatus, WebhookView } from '../../projector/index.js';
-import type { Maintenance, RebuildProgress } from '../../runtime/index.js';
+import type { Maintenance, RebuildProgress } from '../../views/index.js';
 import {
   DeadLettersQuery,
   DeadLettersReply,
