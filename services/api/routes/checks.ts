@@ -70,11 +70,19 @@ function cachedToken(view: CentralChecks['view'] | undefined): () => string {
   };
 }
 
+type App = Parameters<FastifyPluginCallbackTypebox<ChecksOptions>>[0];
+
 /** GET /v1/suppressions/:phone and POST /v1/suppressions/check: may I send? */
 export const checkRoutes: FastifyPluginCallbackTypebox<ChecksOptions> = (app, options, done) => {
-  const { names, central, systemGate, observeCheck } = options;
-  const centralToken = cachedToken(central?.view);
+  const centralToken = cachedToken(options.central?.view);
+  singleCheck(app, options, centralToken);
+  batchCheck(app, options, centralToken);
+  done();
+};
 
+/** The single check: synchronous on the central view, or waiting (minPosition, a system view). */
+function singleCheck(app: App, options: ChecksOptions, centralToken: () => string): void {
+  const { names, central, systemGate, observeCheck } = options;
   /** A check that may wait: for the caller's own write (minPosition), or on a system view's store. */
   const checkWaiting = async (phone: E164, query: CheckQuery, system: string | undefined) => {
     const gate = system === undefined ? centralOf(central).gate : systemGate(system);
@@ -124,7 +132,11 @@ export const checkRoutes: FastifyPluginCallbackTypebox<ChecksOptions> = (app, op
       };
     },
   );
+}
 
+/** The batch check: many phones against one view state. */
+function batchCheck(app: App, options: ChecksOptions, centralToken: () => string): void {
+  const { names, central, systemGate, observeCheck } = options;
   app.post(
     '/v1/suppressions/check',
     {
@@ -167,8 +179,7 @@ export const checkRoutes: FastifyPluginCallbackTypebox<ChecksOptions> = (app, op
       return { results, asOf: centralToken() };
     },
   );
-  done();
-};
+}
 
 /** Invalid numbers get their own error in place; the rest are answered against one view state. */
 function parsePhones(phones: readonly string[], names: RequestNames): (E164 | LedgerError)[] {
