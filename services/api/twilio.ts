@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Intake, ProviderIntent } from '../intake/index.js';
 import { LedgerError } from '../ledger/index.js';
 import { actorOf } from './actor.js';
-import { TwilioBody } from './schemas.js';
+import { TwilioBody } from './schemas/index.js';
 
 export interface TwilioWebhookOptions {
   readonly intake: Intake;

@@ -5,3 +5,4 @@ export {
   type ScopeState,
   type ViewProgress,
 } from './audit.js';
+export { projectionHistory } from './source.js';

@@ -8,6 +8,7 @@ export {
   type RecordedFact,
   type ReviewAnswer,
 } from './intake.js';
+export type { IntakeReads, QueuedReview } from './reads.js';
 export {
   HttpGateway,
   GatewayError,

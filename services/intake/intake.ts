@@ -6,8 +6,6 @@ import {
   type E164,
   type ConfirmationSent,
   type LedgerEvent,
-  type OptOutSuspected,
-  type PhoneHistory,
   type Position,
   type ScopeKey,
   type Region,
@@ -23,6 +21,7 @@ import {
   type ReviewCommand,
 } from './decide.js';
 import type { OutboundGateway, Sent } from './outbound.js';
+import type { IntakeReads } from './reads.js';
 
 /** What the log holds for an event id: enough to answer a repeated request with the original. */
 export interface RecordedFact {
@@ -52,12 +51,10 @@ function conflict(eventId: string, earlier: { type: string; scope: string }): Le
 
 export interface IntakeDeps {
   readonly log: EventLog;
-  /** A phone's consent facts as the log holds them now: replies are decided against them. */
-  readonly historyOf: (phone: E164) => Promise<PhoneHistory>;
+  /** A phone's facts, recorded event ids, the review queue: what intake decides against. */
+  readonly reads: IntakeReads;
   /** The partition a phone's records are in (a repeated reply is answered with where it stands). */
   readonly partitionOf: (phone: E164) => number;
-  /** For logs that cannot dedupe at append: the recorded fact with this id, if the phone has one. */
-  readonly findRecorded?: (phone: E164, eventId: string) => Promise<RecordedFact | undefined>;
   readonly directory: BrandDirectory;
   readonly defaultRegion: Region;
   readonly now: () => number;
@@ -74,10 +71,6 @@ export interface IntakeDeps {
     detail: Sent | Error,
     event: ConfirmationSent,
   ) => void;
-  /** The suspected opt-out with this event id, as the central view knows it (the review queue). */
-  readonly suspectedOptOut?: (
-    eventId: string,
-  ) => { readonly event: OptOutSuspected; readonly partition: number } | undefined;
 }
 
 export interface ReviewAnswer {
@@ -151,7 +144,9 @@ export class Intake {
     const event = decideRecord(command, { now: this.deps.now(), newId: this.deps.newId });
     // A log that cannot dedupe at append (Kafka) is asked first: a caller's repeated id gets the original.
     const earlier =
-      command.eventId === undefined ? undefined : await this.deps.findRecorded?.(event.phone, event.eventId);
+      command.eventId === undefined
+        ? undefined
+        : await this.deps.reads.findRecorded?.(event.phone, event.eventId);
     if (earlier !== undefined) {
       if (earlier.type !== event.type || earlier.scope !== event.scope)
         throw conflict(event.eventId, earlier);
@@ -192,7 +187,7 @@ export class Intake {
   ): Promise<InboundResult> {
     const { log } = this.deps;
     const classification = actedOn(classified, request.providerIntent);
-    const history = await this.deps.historyOf(from);
+    const history = await this.deps.reads.historyOf(from);
     const decision = decideInbound(
       {
         from,
@@ -265,7 +260,7 @@ export class Intake {
    * minutes old; otherwise none is sent (the law's window has passed).
    */
   async review(command: ReviewCommand): Promise<ReviewAnswer> {
-    const item = this.deps.suspectedOptOut?.(command.id);
+    const item = this.deps.reads.suspectedOptOut(command.id);
     if (item === undefined) {
       throw new LedgerError(
         'not_found',
@@ -274,7 +269,7 @@ export class Intake {
     }
     const suspected = item.event;
     return this.serialised(suspected.phone, async () => {
-      const history = await this.deps.historyOf(suspected.phone);
+      const history = await this.deps.reads.historyOf(suspected.phone);
       const now = this.deps.now();
       const decision = decideReview(
         suspected,

@@ -13,3 +13,4 @@ export type {
 export { pointToken, cursorToken, parseToken, reached, type LogPoint } from './cursor.js';
 export { EmbeddedEventLog } from './embedded.js';
 export { KafkaEventLog, partitionFor, type KafkaLogOptions } from './kafka.js';
+export { exportLog, type ExportLine, type LogExport } from './export.js';

@@ -1,4 +1,5 @@
 import type { E164, PhoneHistory, ScopeKey, Status } from '../ledger/index.js';
+import type { LogRecord } from '../log/index.js';
 import type { Projection } from './runner.js';
 
 /**
@@ -39,6 +40,11 @@ export interface SystemView extends Projection {
   close(): Promise<void>;
   /** The answer from the view's own store. */
   check(phone: E164, brand: string, program?: string): Promise<ViewAnswer>;
+  /**
+   * Every event of a phone, for views that keep them (PostgreSQL): where the log cannot be read per
+   * phone (Kafka), the configuration's postgres view is the per-number audit's source.
+   */
+  readPhone?(phone: E164): Promise<readonly LogRecord[]>;
   /** False for views whose state lives in another system (webhook): reconcile cannot read them. */
   readonly readable: boolean;
   /** Every row the view holds, any order (reconcile). */

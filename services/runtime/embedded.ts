@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js';
-import { foldHistory } from '../ledger/index.js';
 import { EmbeddedEventLog } from '../log/index.js';
+import { embeddedReads } from './intake-reads.js';
 import { assembleLedger, type Ledger, type LedgerClock } from './ledger.js';
 
 /** Every role in one process on the embedded log: the default, zero-infrastructure mode. */
@@ -12,10 +12,10 @@ export function openEmbeddedLedger(config: Config, clock: LedgerClock = {}): Led
     config,
     {
       log,
+      // The log itself answers per phone, at once and complete: audit and intake read it.
       history: log,
       viewGroup: 'memory',
-      // The log itself answers per phone, at once and complete.
-      historyOf: async (phone) => foldHistory(await log.readPhone(phone)),
+      reads: (view) => embeddedReads(log, view),
       // One partition: every phone's records are in partition 0.
       partitionOf: () => 0,
       closeLog: () => log.close(),

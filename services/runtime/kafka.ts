@@ -2,13 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createEventCodec, loadCatalogue } from '../codec/index.js';
 import type { Config } from '../config/index.js';
-import { factType, LedgerError, START, type E164 } from '../ledger/index.js';
-import type { ProjectorRunner } from '../projector/index.js';
+import { LedgerError, type E164 } from '../ledger/index.js';
 import { KafkaEventLog, partitionFor } from '../log/index.js';
+import { KafkaReads } from './intake-reads.js';
 import { assembleLedger, type Ledger, type LedgerClock } from './ledger.js';
-
-/** How long intake waits for the central view to reach a phone's partition before deciding a reply. */
-const HISTORY_WAIT_MS = 5_000;
 
 /**
  * Every role in one process, on a Kafka topic shared with other processes and producers. The central
@@ -34,42 +31,17 @@ export async function openKafkaLedger(
     ...(clock.onLog !== undefined && { onLog: clock.onLog }),
   });
   const partitions = await log.partitions();
-  const caughtUp = async (phone: E164, runner: ProjectorRunner): Promise<void> => {
-    const partition = partitionFor(phone, partitions);
-    const head = await log.head();
-    const point = { partition, position: head[partition] ?? START };
-    if (!(await runner.waitFor([point], HISTORY_WAIT_MS))) {
-      throw new LedgerError('unavailable', 'the central view is behind the log; retry shortly');
-    }
-  };
+  const partitionOf = (phone: E164): number => partitionFor(phone, partitions);
   return assembleLedger(
     config,
     {
       log,
-      // Per-phone audit from Kafka needs a per-phone projection (PostgreSQL); until then, none.
+      // Kafka cannot be read per phone: audit reads the configuration's postgres view, if it has one.
       history: undefined,
       viewGroup: `ledger-memory-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
-      // The view's facts, once it has applied everything its partition held when asked.
-      historyOf: async (phone, view, runner) => {
-        await caughtUp(phone, runner);
-        return view.history(phone);
-      },
-      // Kafka cannot look an id up at append: the view's facts can, once it has caught up.
-      findRecorded: async (phone, eventId, view, runner) => {
-        await caughtUp(phone, runner);
-        const fact = view.history(phone).find((f) => f.eventId === eventId);
-        if (fact === undefined) return undefined;
-        return {
-          partition: partitionFor(phone, partitions),
-          position: fact.position,
-          type: factType(fact),
-          scope: fact.scope,
-          recordedAt: fact.recordedAt,
-        };
-      },
-      partitionOf: (phone) => partitionFor(phone, partitions),
+      reads: (view, runner) => new KafkaReads(log, view, runner, partitionOf),
+      partitionOf,
       closeLog: () => log.close(),
-      intakeReadsCentralView: true,
     },
     clock,
   );

@@ -1,21 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import type { ViewProgress } from '../audit/index.js';
+import { projectionHistory, type ViewProgress } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { Gate } from '../gate/index.js';
-import { HttpGateway, Intake, type RecordedFact } from '../intake/index.js';
-import { LedgerError, type E164, type PhoneHistory } from '../ledger/index.js';
-import { reached, type EventLog, type LogPoint, type PhoneHistorySource } from '../log/index.js';
-import { MemoryView, PostgresView, ProjectorRunner } from '../projector/index.js';
+import { HttpGateway, Intake, type IntakeReads } from '../intake/index.js';
+import type { E164 } from '../ledger/index.js';
+import {
+  reached,
+  type EventLog,
+  type LogPoint,
+  type LogRecord,
+  type PhoneHistorySource,
+} from '../log/index.js';
+import { MemoryView, ProjectorRunner, type ReviewItem } from '../projector/index.js';
 import { createMetrics, type Metrics } from '../telemetry/index.js';
-import { Maintenance } from './maintenance.js';
-import { assembleSystems, startSystem, type SystemEntry } from './systems.js';
+import { assembleSystems, Maintenance, startSystem, type SystemEntry } from '../views/index.js';
 
 export interface Ledger {
   readonly config: Config;
   readonly log: EventLog;
-  /** Per-phone records from the log, for audit; absent where the log cannot serve them (Kafka). */
+  /** Per-phone records for audit: the log, or the configuration's postgres view; absent without one. */
   readonly history: PhoneHistorySource | undefined;
   readonly view: MemoryView;
+  /** What intake reads to decide (a phone's facts, recorded ids, the review queue). */
+  readonly reads: IntakeReads<ReviewItem>;
   readonly runners: readonly ProjectorRunner[];
   readonly gate: Gate;
   readonly intake: Intake;
@@ -48,25 +55,23 @@ export interface LedgerClock {
   readonly onWarning?: (message: string, detail: object) => void;
 }
 
+/** Intake's reads, given the central view and its runner; `applied` sees each batch the view applies. */
+export type ReadsFactory = (
+  view: MemoryView,
+  runner: ProjectorRunner,
+) => IntakeReads<ReviewItem> & { applied?(records: readonly LogRecord[]): void };
+
 export interface LedgerParts {
   readonly log: EventLog;
+  /** Per-phone records from the log itself, where it can serve them (embedded); undefined on Kafka. */
   readonly history: PhoneHistorySource | undefined;
   /** The consumer group of this process's central view: unique per process on a shared log. */
   readonly viewGroup: string;
-  /** A phone's consent facts, as the log holds them now: intake decides replies against them. */
-  readonly historyOf: (phone: E164, view: MemoryView, runner: ProjectorRunner) => Promise<PhoneHistory>;
-  /** For a log that cannot dedupe at append: find an event id among a phone's facts. */
-  readonly findRecorded?: (
-    phone: E164,
-    eventId: string,
-    view: MemoryView,
-    runner: ProjectorRunner,
-  ) => Promise<RecordedFact | undefined>;
+  /** What intake reads to decide: the embedded or the Kafka adapter (intake-reads.ts). */
+  readonly reads: ReadsFactory;
   /** The partition a phone's records are in. */
   readonly partitionOf: (phone: E164) => number;
   readonly closeLog: () => Promise<void>;
-  /** True where intake decides replies from the central view (Kafka): it must have replayed first. */
-  readonly intakeReadsCentralView?: boolean;
 }
 
 /** Wires the roles around a log: the central view and its runner, the gate, intake and metrics. */
@@ -79,7 +84,9 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
     group: parts.viewGroup,
     maxStalenessMs: config.maxStalenessMs,
     onError: (error, projection) => clock.onProjectorError?.(error, projection.name),
+    onApplied: (_projection, records) => reads.applied?.(records),
   });
+  const reads = parts.reads(view, runner);
   const systems = assembleSystems(config, log, {
     now,
     onError: (error, name) => clock.onProjectorError?.(error, name),
@@ -94,14 +101,65 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
       });
     },
   });
-  let centralStarted = false;
-  let systemsStarted = false;
-  const running = (): ProjectorRunner[] => [
-    ...(centralStarted ? [runner] : []),
-    ...(systemsStarted ? systems.map((s) => s.runner) : []),
-  ];
-  const stopping = new AbortController();
-  const metrics = createMetrics(() => running().map((r) => r.status()));
+  const lifecycle = new Lifecycle(runner, systems, clock);
+  const metrics = createMetrics(() => lifecycle.running().map((r) => r.status()));
+  const { intake, gateway } = createIntake(
+    config,
+    { log, reads, partitionOf: parts.partitionOf },
+    metrics,
+    clock,
+  );
+  return {
+    config,
+    log,
+    history: parts.history ?? auditProjection(log, systems),
+    view,
+    reads,
+    get runners() {
+      return [runner, ...systems.map((s) => s.runner)];
+    },
+    gate: new Gate(view, runner, { maxStalenessMs: config.maxStalenessMs, readWaitMs: config.readWaitMs }),
+    intake,
+    metrics,
+    views: [
+      { name: view.name, ...progressOf(() => runner) },
+      ...systems.map((s) => ({ name: s.view.name, ...progressOf(() => s.runner) })),
+    ],
+    systems,
+    maintenance: new Maintenance(log, systems),
+    start: (which) => lifecycle.start(which),
+    ready: () => lifecycle.ready(),
+    intakeUnavailableReason: async () => {
+      const refused = await log.writable?.();
+      if (refused !== undefined) return `the log does not accept appends: ${refused}`;
+      return reads.unavailableReason();
+    },
+    close: async () => {
+      // Confirmations in flight get a moment to finish, then their retries are abandoned.
+      await Promise.race([intake.drain(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      gateway?.close();
+      await intake.drain();
+      await lifecycle.stop();
+      await parts.closeLog();
+    },
+  };
+}
+
+/** Which log points a view has applied, and when: the audit report's per-view columns. */
+function progressOf(runner: () => ProjectorRunner): Omit<ViewProgress, 'name'> {
+  return {
+    applied: (point: LogPoint) => reached(runner().cursor, [point]),
+    appliedAt: (point: LogPoint) => runner().appliedAt(point),
+  };
+}
+
+/** Intake, with the outbound gateway its confirmations go through when one is configured. */
+function createIntake(
+  config: Config,
+  deps: Pick<ConstructorParameters<typeof Intake>[0], 'log' | 'reads' | 'partitionOf'>,
+  metrics: Metrics,
+  clock: LedgerClock,
+): { intake: Intake; gateway: HttpGateway | undefined } {
   const gateway =
     config.outbound === undefined
       ? undefined
@@ -110,16 +168,10 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
           ...(config.outbound.token !== undefined && { token: config.outbound.token }),
         });
   const intake = new Intake({
-    log,
-    historyOf: (phone) => parts.historyOf(phone, view, runner),
-    ...(parts.findRecorded !== undefined && {
-      findRecorded: (phone: E164, eventId: string) =>
-        parts.findRecorded?.(phone, eventId, view, runner) ?? Promise.resolve(undefined),
-    }),
-    partitionOf: parts.partitionOf,
+    ...deps,
     directory: config.directory,
     defaultRegion: config.defaultRegion,
-    now,
+    now: clock.now ?? Date.now,
     newId: clock.newId ?? randomUUID,
     onRecorded: (event) => metrics.recorded(event),
     ...(gateway !== undefined && { gateway }),
@@ -133,104 +185,71 @@ export function assembleLedger(config: Config, parts: LedgerParts, clock: Ledger
         });
       }
     },
-    suspectedOptOut: (eventId) => view.review(eventId),
   });
-  const gate = new Gate(view, runner, {
-    maxStalenessMs: config.maxStalenessMs,
-    readWaitMs: config.readWaitMs,
-  });
-  return {
-    config,
-    log,
-    history: parts.history ?? perPhoneProjection(log, systems),
-    view,
-    get runners() {
-      return [runner, ...systems.map((s) => s.runner)];
-    },
-    gate,
-    intake,
-    metrics,
-    views: [
-      {
-        name: view.name,
-        applied: (point) => reached(runner.cursor, [point]),
-        appliedAt: (point) => runner.appliedAt(point),
-      },
-      ...systems.map((s) => ({
-        name: s.view.name,
-        applied: (point: LogPoint) => reached(s.runner.cursor, [point]),
-        appliedAt: (point: LogPoint) => s.runner.appliedAt(point),
-      })),
-    ],
-    systems,
-    maintenance: new Maintenance(log, systems),
-    start: ({ central = true, systems: withSystems = true } = {}) => {
-      if (central && !centralStarted) {
-        centralStarted = true;
-        runner.start();
-      }
-      if (!withSystems || systemsStarted) return;
-      systemsStarted = true;
-      for (const system of systems) {
-        void startSystem(system, stopping.signal, (error) =>
-          clock.onProjectorError?.(error, system.view.name),
-        );
-      }
-    },
-    ready: async () => {
-      await Promise.all(running().map((r) => r.whenReady()));
-    },
-    intakeUnavailableReason: async () => {
-      const refused = await log.writable?.();
-      if (refused !== undefined) return `the log does not accept appends: ${refused}`;
-      if (parts.intakeReadsCentralView === true && !runner.ready) {
-        return 'the central view, which intake reads to decide replies, is still replaying the log';
-      }
-      return undefined;
-    },
-    close: async () => {
-      // Confirmations in flight get a moment to finish, then their retries are abandoned.
-      await Promise.race([intake.drain(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-      gateway?.close();
-      await intake.drain();
-      stopping.abort();
-      // A view closes while its runner stops: a webhook sleeping out a backoff, or a store that hangs,
-      // must not hold the shutdown (runner.stop() flags the stop before it waits).
-      await Promise.all([
-        runner.stop(),
-        ...systems.map(async (s) => {
-          const stopped = s.runner.stop();
-          await s.view.close().catch(() => undefined);
-          await stopped;
-        }),
-      ]);
-      await parts.closeLog();
-    },
-  };
+  return { intake, gateway };
 }
 
-/** How long an audit waits for the PostgreSQL projection to reach the log's head. */
-const AUDIT_WAIT_MS = 5_000;
-
 /**
- * Where the log cannot be read per phone (Kafka), a PostgreSQL view run by this process holds every
- * event per phone: audit reads it once the view has applied everything the log held when asked.
+ * Per-number audit where the log cannot be read per phone (Kafka): the postgres view the
+ * configuration declares, which keeps every event per phone. None declared: no per-number audit.
  */
-function perPhoneProjection(log: EventLog, systems: readonly SystemEntry[]): PhoneHistorySource | undefined {
-  const entry = systems.find((s) => s.view instanceof PostgresView);
-  if (entry === undefined) return undefined;
-  const view = entry.view as PostgresView;
-  return {
-    readPhone: async (phone) => {
-      const head = await log.head();
-      const points = head.map((position, partition) => ({ partition, position }));
-      if (!(await entry.runner.waitFor(points, AUDIT_WAIT_MS))) {
-        throw new LedgerError(
-          'unavailable',
-          `the per-phone projection (view ${view.name}) is behind the log; retry shortly`,
-        );
-      }
-      return view.readPhone(phone);
-    },
-  };
+function auditProjection(log: EventLog, systems: readonly SystemEntry[]): PhoneHistorySource | undefined {
+  const entry = systems.find((s) => s.config.kind === 'postgres');
+  const readPhone = entry?.view.readPhone?.bind(entry.view);
+  if (entry === undefined || readPhone === undefined) return undefined;
+  return projectionHistory(log, { name: entry.view.name, readPhone }, () => entry.runner);
+}
+
+/** Which runners run, started and stopped as the process's roles say. */
+class Lifecycle {
+  private centralStarted = false;
+  private systemsStarted = false;
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly central: ProjectorRunner,
+    private readonly systems: readonly SystemEntry[],
+    private readonly clock: LedgerClock,
+  ) {}
+
+  running(): ProjectorRunner[] {
+    return [
+      ...(this.centralStarted ? [this.central] : []),
+      ...(this.systemsStarted ? this.systems.map((s) => s.runner) : []),
+    ];
+  }
+
+  start({ central = true, systems = true }: { central?: boolean; systems?: boolean } = {}): void {
+    if (central && !this.centralStarted) {
+      this.centralStarted = true;
+      this.central.start();
+    }
+    if (!systems || this.systemsStarted) return;
+    this.systemsStarted = true;
+    for (const system of this.systems) {
+      void startSystem(system, this.stopping.signal, (error) =>
+        this.clock.onProjectorError?.(error, system.view.name),
+      );
+    }
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.running().map((r) => r.whenReady()));
+  }
+
+  /**
+   * A view closes while its runner stops: a webhook sleeping out a backoff, or a store that hangs, must
+   * not hold the shutdown (runner.stop() flags the stop before it waits).
+   */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await Promise.all([
+      this.central.stop(),
+      ...this.systems.map(async (s) => {
+        const stopped = s.runner.stop();
+        await s.view.close().catch(() => undefined);
+        await stopped;
+      }),
+    ]);
+  }
 }

@@ -8,7 +8,13 @@ import {
   type Status,
 } from '../ledger/index.js';
 import type { Cursor, EventLog, LogPoint } from '../log/index.js';
-import { MemoryView, ProjectorRunner, storableText, type ScopeRow } from '../projector/index.js';
+import {
+  MemoryView,
+  ProjectorRunner,
+  storableText,
+  type ScopeRow,
+  type SystemView,
+} from '../projector/index.js';
 import type { SystemEntry } from './systems.js';
 
 export interface RebuildProgress {
@@ -250,94 +256,15 @@ export class Maintenance {
         `view ${view.name} is behind the log; reconcile again when it has caught up`,
       );
     }
-    const actual = new Map<E164, Map<ScopeKey, ScopeRow>>();
-    const listed = new Map<E164, Set<ScopeKey>>();
-    let rows = 0;
-    try {
-      for await (const row of view.rows()) {
-        rows += 1;
-        let phone = actual.get(row.phone);
-        if (phone === undefined) actual.set(row.phone, (phone = new Map<ScopeKey, ScopeRow>()));
-        phone.set(row.scope, row);
-      }
-      if (view.memberships !== undefined) {
-        for await (const { phone, scope } of view.memberships()) {
-          let scopes = listed.get(phone);
-          if (scopes === undefined) listed.set(phone, (scopes = new Set<ScopeKey>()));
-          scopes.add(scope);
-        }
-      }
-    } catch (error) {
-      throw new LedgerError(
-        'unavailable',
-        `view ${view.name} could not be read: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
+    const { actual, listed, rows } = await readView(view);
     // … and the fold then gets to wherever the view had got to while it was read.
     await foldRunner.waitFor(points(entry.runner.cursor), CATCH_UP_WAIT_MS);
-    const differences: Difference[] = [];
-    const wrong = new Set<E164>();
-    const phones = new Set<E164>([
-      ...actual.keys(),
-      ...listed.keys(),
-      ...[...fold.phones()].map(([phone]) => phone),
-    ]);
-    const compareSets = view.memberships !== undefined;
-    for (const phone of phones) {
-      const expected = scopeStates(fold.history(phone));
-      const have = actual.get(phone) ?? new Map<ScopeKey, ScopeRow>();
-      // One difference per phone and scope: a row that differs is reported as such (repair rewrites
-      // every structure of the phone); only where the rows agree is a suppressed set compared.
-      const rowDiffers = new Set<ScopeKey>();
-      for (const [scope, state] of expected) {
-        const want: RowState = {
-          status: state.status,
-          allowed: state.allowed,
-          eventId: state.cause?.eventId ?? null,
-        };
-        const row = have.get(scope);
-        if (row === undefined) differences.push({ phone, scope, problem: 'missing', expected: want });
-        else if (
-          row.status !== want.status ||
-          row.allowed !== want.allowed ||
-          !sameEventId(row.eventId, want.eventId)
-        ) {
-          differences.push({ phone, scope, problem: 'different', expected: want, actual: stateOf(row) });
-        } else continue;
-        rowDiffers.add(scope);
-        wrong.add(phone);
-      }
-      for (const [scope, row] of have) {
-        if (expected.has(scope)) continue;
-        differences.push({ phone, scope, problem: 'unexpected', actual: stateOf(row) });
-        rowDiffers.add(scope);
-        wrong.add(phone);
-      }
-      if (!compareSets) continue;
-      const inSets = listed.get(phone) ?? new Set<ScopeKey>();
-      for (const [scope, state] of expected) {
-        if (rowDiffers.has(scope) || state.allowed === !inSets.has(scope)) continue;
-        const want: RowState = {
-          status: state.status,
-          allowed: state.allowed,
-          eventId: state.cause?.eventId ?? null,
-        };
-        differences.push({
-          phone,
-          scope,
-          problem: state.allowed ? 'unexpected' : 'missing',
-          expected: want,
-          structure: 'suppressed_set',
-        });
-        wrong.add(phone);
-      }
-      for (const scope of inSets) {
-        if (expected.has(scope) || rowDiffers.has(scope)) continue;
-        differences.push({ phone, scope, problem: 'unexpected', structure: 'suppressed_set' });
-        wrong.add(phone);
-      }
-    }
+    const { differences, wrong, phones } = compareWithFold(
+      fold,
+      actual,
+      listed,
+      view.memberships !== undefined,
+    );
     let repaired = 0;
     if (repair) {
       for (const phone of wrong) {
@@ -366,4 +293,111 @@ function sameEventId(stored: string | null, folded: string | null): boolean {
 
 function stateOf(row: ScopeRow): RowState {
   return { status: row.status, allowed: row.allowed, eventId: row.eventId };
+}
+
+/** Every row of a view, and every (phone, scope) its suppressed sets list (where it keeps them). */
+async function readView(view: SystemView): Promise<{
+  actual: Map<E164, Map<ScopeKey, ScopeRow>>;
+  listed: Map<E164, Set<ScopeKey>>;
+  rows: number;
+}> {
+  const actual = new Map<E164, Map<ScopeKey, ScopeRow>>();
+  const listed = new Map<E164, Set<ScopeKey>>();
+  let rows = 0;
+  try {
+    for await (const row of view.rows()) {
+      rows += 1;
+      let phone = actual.get(row.phone);
+      if (phone === undefined) actual.set(row.phone, (phone = new Map<ScopeKey, ScopeRow>()));
+      phone.set(row.scope, row);
+    }
+    if (view.memberships !== undefined) {
+      for await (const { phone, scope } of view.memberships()) {
+        let scopes = listed.get(phone);
+        if (scopes === undefined) listed.set(phone, (scopes = new Set<ScopeKey>()));
+        scopes.add(scope);
+      }
+    }
+  } catch (error) {
+    throw new LedgerError(
+      'unavailable',
+      `view ${view.name} could not be read: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  return { actual, listed, rows };
+}
+
+/**
+ * The differences between a view's rows (and suppressed sets, with `compareSets`) and the fold of the
+ * log: one per phone and scope, and the phones that differ.
+ */
+function compareWithFold(
+  fold: MemoryView,
+  actual: ReadonlyMap<E164, ReadonlyMap<ScopeKey, ScopeRow>>,
+  listed: ReadonlyMap<E164, ReadonlySet<ScopeKey>>,
+  compareSets: boolean,
+): { differences: Difference[]; wrong: Set<E164>; phones: Set<E164> } {
+  const differences: Difference[] = [];
+  const wrong = new Set<E164>();
+  const phones = new Set<E164>([
+    ...actual.keys(),
+    ...listed.keys(),
+    ...[...fold.phones()].map(([phone]) => phone),
+  ]);
+  for (const phone of phones) {
+    const expected = scopeStates(fold.history(phone));
+    const have = actual.get(phone) ?? new Map<ScopeKey, ScopeRow>();
+    // One difference per phone and scope: a row that differs is reported as such (repair rewrites
+    // every structure of the phone); only where the rows agree is a suppressed set compared.
+    const rowDiffers = new Set<ScopeKey>();
+    for (const [scope, state] of expected) {
+      const want: RowState = {
+        status: state.status,
+        allowed: state.allowed,
+        eventId: state.cause?.eventId ?? null,
+      };
+      const row = have.get(scope);
+      if (row === undefined) differences.push({ phone, scope, problem: 'missing', expected: want });
+      else if (
+        row.status !== want.status ||
+        row.allowed !== want.allowed ||
+        !sameEventId(row.eventId, want.eventId)
+      ) {
+        differences.push({ phone, scope, problem: 'different', expected: want, actual: stateOf(row) });
+      } else continue;
+      rowDiffers.add(scope);
+      wrong.add(phone);
+    }
+    for (const [scope, row] of have) {
+      if (expected.has(scope)) continue;
+      differences.push({ phone, scope, problem: 'unexpected', actual: stateOf(row) });
+      rowDiffers.add(scope);
+      wrong.add(phone);
+    }
+    if (!compareSets) continue;
+    const inSets = listed.get(phone) ?? new Set<ScopeKey>();
+    for (const [scope, state] of expected) {
+      if (rowDiffers.has(scope) || state.allowed === !inSets.has(scope)) continue;
+      const want: RowState = {
+        status: state.status,
+        allowed: state.allowed,
+        eventId: state.cause?.eventId ?? null,
+      };
+      differences.push({
+        phone,
+        scope,
+        problem: state.allowed ? 'unexpected' : 'missing',
+        expected: want,
+        structure: 'suppressed_set',
+      });
+      wrong.add(phone);
+    }
+    for (const scope of inSets) {
+      if (expected.has(scope) || rowDiffers.has(scope)) continue;
+      differences.push({ phone, scope, problem: 'unexpected', structure: 'suppressed_set' });
+      wrong.add(phone);
+    }
+  }
+  return { differences, wrong, phones };
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { START, type LedgerEvent } from '../ledger/index.js';
-import { pointToken, type Cursor, type EventLog, type LogRecord } from '../log/index.js';
+import { pointToken } from './cursor.js';
+import type { Cursor, EventLog, LogRecord } from './port.js';
 
 /** A line of an export: a record as the log holds it, or what is known of one no schema could read. */
 export type ExportLine =
