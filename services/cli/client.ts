@@ -1,3 +1,5 @@
+import { userInfo } from 'node:os';
+
 /** A small HTTP client for the CLI commands that talk to a running ledger. */
 export interface ClientReply {
   readonly status: number;
@@ -6,6 +8,19 @@ export interface ClientReply {
 
 let authorization: Record<string, string> = {};
 
+/**
+ * The local user running the command, sent as `x-ledger-cli-user`: a ledger without keys records what
+ * the command writes as `cli:<user>` (with a key, the key id stands instead). Unsendable names are left out.
+ */
+const cliUser: Record<string, string> = ((): Record<string, string> => {
+  try {
+    const name = userInfo().username;
+    return /^[A-Za-z0-9._-]{1,64}$/.test(name) ? { 'x-ledger-cli-user': name } : {};
+  } catch {
+    return {};
+  }
+})();
+
 /** The API key every request carries (LEDGER_API_KEY), when the ledger asks for keys. */
 export function useApiKey(secret: string | undefined): void {
   authorization =
@@ -13,7 +28,7 @@ export function useApiKey(secret: string | undefined): void {
 }
 
 /** The headers that authenticate a request: none without a key. */
-export const authHeaders = (): Record<string, string> => authorization;
+export const authHeaders = (): Record<string, string> => ({ ...cliUser, ...authorization });
 
 export async function call(
   baseUrl: string,
@@ -27,6 +42,7 @@ export async function call(
     response = await fetch(new URL(path, baseUrl), {
       method,
       headers: {
+        ...cliUser,
         ...authorization,
         ...(body !== undefined && { 'content-type': 'application/json' }),
       },

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LedgerEvent } from '../../services/ledger/index.js';
@@ -122,7 +123,8 @@ describe('a STOP is honoured end to end, across a crash', () => {
     expect(report.events).toHaveLength(1);
     expect(report.events[0]?.event).toMatchObject({
       source: 'call_centre',
-      evidence: { note: 'caller asked' },
+      // Without keys, the local user who ran the command is the actor.
+      evidence: { note: 'caller asked', actor: `cli:${userInfo().username}` },
     });
 
     const invalid = await runCli(['check', 'not-a-number'], env);
