@@ -32,6 +32,16 @@ export default tseslint.config(
     },
   },
   {
+    // Plain-JS tooling (node scripts/…) is outside the TypeScript project: lint it untyped.
+    files: ['scripts/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false },
+      globals: { process: 'readonly', console: 'readonly' },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
+  },
+  {
     files: ['services/cli/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
