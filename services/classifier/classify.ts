@@ -232,11 +232,69 @@ function respell(word: string): readonly string[] | undefined {
 
 const expand = (pattern: string): string => withFragments(pattern, FRAGMENTS);
 
+/** The tables and compiled patterns a classifier reads replies against, built once per extension. */
+interface Tables {
+  readonly exact: ReadonlyMap<string, Entry>;
+  readonly phrases: readonly { readonly source: string; readonly entry: Entry }[];
+  readonly patterns: ReturnType<typeof patternLists>;
+  readonly keywordAsNoun: readonly RegExp[];
+  readonly notThisPerson: RegExp;
+  readonly opening: RegExp;
+  readonly laughter: RegExp;
+  readonly weakWords: ReadonlySet<string>;
+}
+
 /**
  * Builds a classifier from the built-in lexicons and a brand's extension. Pure and deterministic:
  * regular expressions and tables, no network, no model.
  */
 export function createClassifier(extension: KeywordExtension = {}): (text: string) => Classification {
+  const tables = buildTables(extension);
+  const read = (text: string): Classification => readReply(tables, text);
+  // Read whole, and without the tail when it has one: what was taken for a tail can add an opt-out or
+  // a review, never hide one.
+  return (text) => {
+    const whole = read(text);
+    if (whole.intent === 'opt_out') return whole;
+    const body = withoutTail(text);
+    if (body === text) return whole;
+    const short = read(body);
+    if (short.intent === 'opt_out') return short;
+    return whole.intent === 'review' || short.intent === 'none' ? whole : short;
+  };
+}
+
+function buildTables(extension: KeywordExtension): Tables {
+  const exact = exactEntries(extension);
+  const phrases = LEXICONS.flatMap((lexicon) =>
+    lexicon.phrases.map(([rule, pattern, intent, global]) => ({
+      source: expand(pattern),
+      entry: { intent, language: lexicon.language, global: global === true, rule },
+    })),
+  );
+  const patterns = patternLists({
+    notARequest: NOT_A_REQUEST.map(expand),
+    aboutKeywords: ABOUT_KEYWORDS.map(expand),
+    otherSenses: OTHER_SENSES.map(expand),
+    phrases: phrases.map((p) => p.source),
+    review: REVIEW_PHRASES.map(([, pattern]) => expand(pattern)),
+  });
+  return {
+    exact,
+    phrases,
+    patterns,
+    keywordAsNoun: KEYWORD_AS_NOUN.map((pattern) => new RegExp(expand(pattern), 'u')),
+    notThisPerson: new RegExp(NOT_THIS_PERSON, 'u'),
+    opening: new RegExp(OPENING_KEYWORD, 'iu'),
+    laughter: new RegExp(LAUGHTER, 'iu'),
+    weakWords: new Set(
+      [...exact].filter(([key, e]) => e.intent === 'opt_out' && !key.includes(' ')).map(([key]) => key),
+    ),
+  };
+}
+
+/** Every keyword of the brand's extension and the built-in lexicons, by its normalised text; first one wins. */
+function exactEntries(extension: KeywordExtension): Map<string, Entry> {
   const exact = new Map<string, Entry>();
   const add = (words: readonly string[], entry: Omit<Entry, 'rule'>, prefix: string): void => {
     for (const word of words) {
@@ -252,144 +310,136 @@ export function createClassifier(extension: KeywordExtension = {}): (text: strin
     add(lexicon.optIn, { intent: 'opt_in', language, global: false }, 'keyword');
     add(lexicon.help, { intent: 'help', language, global: false }, 'keyword');
   }
-  const phrases = LEXICONS.flatMap((lexicon) =>
-    lexicon.phrases.map(([rule, pattern, intent, global]) => ({
-      source: expand(pattern),
-      entry: { intent, language: lexicon.language, global: global === true, rule },
-    })),
-  );
-  const patterns = patternLists({
-    notARequest: NOT_A_REQUEST.map(expand),
-    aboutKeywords: ABOUT_KEYWORDS.map(expand),
-    otherSenses: OTHER_SENSES.map(expand),
-    phrases: phrases.map((p) => p.source),
-    review: REVIEW_PHRASES.map(([, pattern]) => expand(pattern)),
-  });
-  const keywordAsNoun = KEYWORD_AS_NOUN.map((pattern) => new RegExp(expand(pattern), 'u'));
-  const notThisPerson = new RegExp(NOT_THIS_PERSON, 'u');
-  const opening = new RegExp(OPENING_KEYWORD, 'iu');
-  const laughter = new RegExp(LAUGHTER, 'iu');
-  const weakWords = new Set(
-    [...exact].filter(([key, e]) => e.intent === 'opt_out' && !key.includes(' ')).map(([key]) => key),
-  );
-  const closing = (core: readonly string[]): Entry | undefined => {
-    const last = core[core.length - 1] ?? '';
-    const pair = `${core[core.length - 2] ?? ''} ${last}`;
-    if (CLOSING_KEYWORDS.has(pair)) return exact.get(pair);
-    return CLOSING_KEYWORDS.has(last) ? exact.get(last) : undefined;
-  };
+  return exact;
+}
 
-  /**
-   * A keyword that is a sentence of its own, set off by line breaks or punctuation ("got your
-   * message\nSTOP\nbye"): the keywords trusted to close a reply are the opt-out; the other must-honour
-   * words, review.
-   */
-  const sentenceKeyword = (text: string): Classification | undefined => {
-    let doubtful: string | undefined;
-    for (const sentence of text.split(SENTENCE_BREAKS)) {
-      const own = normalisedWords(sentence)
-        .filter((w) => !FILLER.has(w))
-        .join(' ');
-      const entry = CLOSING_KEYWORDS.has(own) ? exact.get(own) : undefined;
-      if (entry !== undefined) return answer({ ...entry, rule: `${entry.rule}+sentence` }, 0.85);
-      if (MUST_HONOUR.has(own)) doubtful ??= own;
-    }
-    return doubtful === undefined ? undefined : review(`sentence:${doubtful.replace(/ /g, '_')}`);
-  };
+/** The keyword trusted to close a reply that its last word, or last two, spell. */
+function closingKeyword(exact: ReadonlyMap<string, Entry>, core: readonly string[]): Entry | undefined {
+  const last = core[core.length - 1] ?? '';
+  const pair = `${core[core.length - 2] ?? ''} ${last}`;
+  if (CLOSING_KEYWORDS.has(pair)) return exact.get(pair);
+  return CLOSING_KEYWORDS.has(last) ? exact.get(last) : undefined;
+}
 
-  const read = (text: string): Classification => {
-    const normalWords = normalisedWords(text);
-    const normalised = normalWords.join(' ');
-    if (normalised === '') return NONE;
-    // "st0p", "5T0P": read digits as letters only to find a keyword, never in order codes and the like.
-    const whole =
-      exact.get(normalised) ?? (DIGIT.test(normalised) ? exact.get(deleet(normalised)) : undefined);
-    if (whole !== undefined) return answer(whole, 1);
+/**
+ * A keyword that is a sentence of its own, set off by line breaks or punctuation ("got your
+ * message\nSTOP\nbye"): the keywords trusted to close a reply are the opt-out; the other must-honour
+ * words, review.
+ */
+function sentenceKeyword(exact: ReadonlyMap<string, Entry>, text: string): Classification | undefined {
+  let doubtful: string | undefined;
+  for (const sentence of text.split(SENTENCE_BREAKS)) {
+    const own = normalisedWords(sentence)
+      .filter((w) => !FILLER.has(w))
+      .join(' ');
+    const entry = CLOSING_KEYWORDS.has(own) ? exact.get(own) : undefined;
+    if (entry !== undefined) return answer({ ...entry, rule: `${entry.rule}+sentence` }, 0.85);
+    if (MUST_HONOUR.has(own)) doubtful ??= own;
+  }
+  return doubtful === undefined ? undefined : review(`sentence:${doubtful.replace(/ /g, '_')}`);
+}
 
-    const canonicalWords = canonicalise(normalWords);
-    const canonical = canonicalWords === normalWords ? normalised : canonicalWords.join(' ');
-    if (canonical !== normalised) {
-      const spelt = exact.get(canonical);
-      if (spelt !== undefined) return answer({ ...spelt, rule: `${spelt.rule}+spelling` }, 0.9);
-    }
-    patterns.read(canonicalWords);
-    if (patterns.first('notARequest', canonical) >= 0) return NONE;
-    if (patterns.first('aboutKeywords', canonical) >= 0) return answer(ABOUT_KEYWORD, 0.9);
-    // Set aside the words used in another sense ("stop by", "cancel my order"); read the rest.
-    const neutral = patterns.replaceAll('otherSenses', canonical, '_');
-    const words = neutral === canonical ? canonicalWords : neutral.split(' ');
-    if (words !== canonicalWords) patterns.read(words);
-    const core = words.filter((w) => !FILLER.has(w));
-    // "STOP STOP STOP", "stop. stop. please stop": a keyword said again is the same keyword.
-    const distinct: string[] = [];
-    for (const word of core) {
-      if (!distinct.includes(word)) distinct.push(word);
-      if (distinct.length > 2) break;
-    }
-    if (distinct.length > 0 && distinct.length <= 2) {
-      const polite = exact.get(distinct.join(' '));
-      if (polite !== undefined) return answer({ ...polite, rule: `${polite.rule}+filler` }, 0.95);
-    }
-    const matched = patterns.first('phrases', neutral);
-    if (matched >= 0) {
-      const entry = phrases[matched]?.entry;
-      if (entry !== undefined) return answer(entry, 0.9);
-    }
-    // "opt ou", "otp out": a slip across two words is still one keyword.
-    const single =
-      core.length === 1
-        ? core[0]
-        : core.length === 2
-          ? core.join('')
-          : words.length === 1
-            ? words[0]
-            : undefined;
-    if (single !== undefined) {
-      const typo = nearKeyword(single);
-      if (typo !== undefined) {
-        return answer({ intent: typo.intent, language: 'en', global: false, rule: `typo:${typo.word}` }, 0.8);
-      }
-    }
-    if ((words.includes('not') || words[0] === 'no') && notThisPerson.test(text))
-      return answer(NOT_THIS_PERSON_ENTRY, 0.8);
-    const last = core.length >= 2 ? closing(core) : undefined;
-    if (last !== undefined && !laughter.test(text))
-      return answer({ ...last, rule: `${last.rule}+closing` }, 0.85);
-    // Tested only where a keyword has been found: most replies never need it.
-    let laughing: boolean | undefined;
-    const joking = (): boolean => (laughing ??= laughter.test(text));
-    if (opening.test(text) && !joking()) return answer(OPENING_ENTRY, 0.85);
-    const keyword = core.some((w) => MUST_HONOUR.has(w) || w === 'opt');
-    const alone = keyword && SENTENCE_BREAK.test(text) && !joking() ? sentenceKeyword(text) : undefined;
-    if (alone !== undefined) return alone;
-    const annoyed = REVIEW_PHRASES[patterns.first('review', neutral)];
-    if (annoyed !== undefined) return review(annoyed[0]);
-    const strong = words.find((w) => STRONG_WORDS.has(w));
-    if (strong !== undefined) return review(`embedded:${strong}`);
-    // "stop this is mike", "Please STOP I have asked 5 times": a must-honour keyword opening the reply
-    // (not set aside as another sense) with words after it no rule reads. A person decides; until then
-    // the number is held.
-    const first = core[0] === 'opt' && core[1] === 'out' ? 'opt out' : (core[0] ?? '');
-    if (MUST_HONOUR.has(first) && !joking() && !keywordAsNoun.some((pattern) => pattern.test(neutral)))
-      return review(`opening:${first.replace(/ /g, '_')}`);
-    if (core.length <= 3 && !QUESTION_WORDS.has(words[0] ?? '')) {
-      const weak = core.find((w) => weakWords.has(w));
-      if (weak !== undefined) return review(`embedded:${weak}`);
-    }
-    return NONE;
-  };
+/** "STOP STOP STOP", "stop. stop. please stop": a keyword said again is the same keyword. */
+function repeatedKeyword(exact: ReadonlyMap<string, Entry>, core: readonly string[]): Entry | undefined {
+  const distinct: string[] = [];
+  for (const word of core) {
+    if (!distinct.includes(word)) distinct.push(word);
+    if (distinct.length > 2) break;
+  }
+  if (distinct.length === 0 || distinct.length > 2) return undefined;
+  return exact.get(distinct.join(' '));
+}
 
-  // Read whole, and without the tail when it has one: what was taken for a tail can add an opt-out or
-  // a review, never hide one.
-  return (text) => {
-    const whole = read(text);
-    if (whole.intent === 'opt_out') return whole;
-    const body = withoutTail(text);
-    if (body === text) return whole;
-    const short = read(body);
-    if (short.intent === 'opt_out') return short;
-    return whole.intent === 'review' || short.intent === 'none' ? whole : short;
-  };
+/** "opt ou", "otp out": a slip across two words is still one keyword. */
+function typoEntry(core: readonly string[], words: readonly string[]): Entry | undefined {
+  const single =
+    core.length === 1
+      ? core[0]
+      : core.length === 2
+        ? core.join('')
+        : words.length === 1
+          ? words[0]
+          : undefined;
+  const typo = single === undefined ? undefined : nearKeyword(single);
+  return typo === undefined
+    ? undefined
+    : { intent: typo.intent, language: 'en', global: false, rule: `typo:${typo.word}` };
+}
+
+/** Reads a reply: the whole of it as a keyword, then as spelt, then the patterns, then the loose rules. */
+function readReply(tables: Tables, text: string): Classification {
+  const { exact, patterns, phrases } = tables;
+  const normalWords = normalisedWords(text);
+  const normalised = normalWords.join(' ');
+  if (normalised === '') return NONE;
+  // "st0p", "5T0P": read digits as letters only to find a keyword, never in order codes and the like.
+  const whole = exact.get(normalised) ?? (DIGIT.test(normalised) ? exact.get(deleet(normalised)) : undefined);
+  if (whole !== undefined) return answer(whole, 1);
+
+  const canonicalWords = canonicalise(normalWords);
+  const canonical = canonicalWords === normalWords ? normalised : canonicalWords.join(' ');
+  if (canonical !== normalised) {
+    const spelt = exact.get(canonical);
+    if (spelt !== undefined) return answer({ ...spelt, rule: `${spelt.rule}+spelling` }, 0.9);
+  }
+  patterns.read(canonicalWords);
+  if (patterns.first('notARequest', canonical) >= 0) return NONE;
+  if (patterns.first('aboutKeywords', canonical) >= 0) return answer(ABOUT_KEYWORD, 0.9);
+  // Set aside the words used in another sense ("stop by", "cancel my order"); read the rest.
+  const neutral = patterns.replaceAll('otherSenses', canonical, '_');
+  const words = neutral === canonical ? canonicalWords : neutral.split(' ');
+  if (words !== canonicalWords) patterns.read(words);
+  const core = words.filter((w) => !FILLER.has(w));
+  const polite = repeatedKeyword(exact, core);
+  if (polite !== undefined) return answer({ ...polite, rule: `${polite.rule}+filler` }, 0.95);
+  const matched = patterns.first('phrases', neutral);
+  if (matched >= 0) {
+    const entry = phrases[matched]?.entry;
+    if (entry !== undefined) return answer(entry, 0.9);
+  }
+  const typo = typoEntry(core, words);
+  if (typo !== undefined) return answer(typo, 0.8);
+  return readLoosely(tables, text, { words, core, neutral });
+}
+
+/**
+ * What no keyword, spelling or phrase settled: someone else's number, a keyword closing or opening
+ * the reply, a keyword alone in its sentence, annoyance, and the strong and weak words left over.
+ */
+function readLoosely(
+  tables: Tables,
+  text: string,
+  read: { readonly words: readonly string[]; readonly core: readonly string[]; readonly neutral: string },
+): Classification {
+  const { exact, patterns, keywordAsNoun, notThisPerson, opening, laughter, weakWords } = tables;
+  const { words, core, neutral } = read;
+  if ((words.includes('not') || words[0] === 'no') && notThisPerson.test(text))
+    return answer(NOT_THIS_PERSON_ENTRY, 0.8);
+  const last = core.length >= 2 ? closingKeyword(exact, core) : undefined;
+  if (last !== undefined && !laughter.test(text))
+    return answer({ ...last, rule: `${last.rule}+closing` }, 0.85);
+  // Tested only where a keyword has been found: most replies never need it.
+  let laughing: boolean | undefined;
+  const joking = (): boolean => (laughing ??= laughter.test(text));
+  if (opening.test(text) && !joking()) return answer(OPENING_ENTRY, 0.85);
+  const keyword = core.some((w) => MUST_HONOUR.has(w) || w === 'opt');
+  const alone = keyword && SENTENCE_BREAK.test(text) && !joking() ? sentenceKeyword(exact, text) : undefined;
+  if (alone !== undefined) return alone;
+  const annoyed = REVIEW_PHRASES[patterns.first('review', neutral)];
+  if (annoyed !== undefined) return review(annoyed[0]);
+  const strong = words.find((w) => STRONG_WORDS.has(w));
+  if (strong !== undefined) return review(`embedded:${strong}`);
+  // "stop this is mike", "Please STOP I have asked 5 times": a must-honour keyword opening the reply
+  // (not set aside as another sense) with words after it no rule reads. A person decides; until then
+  // the number is held.
+  const first = core[0] === 'opt' && core[1] === 'out' ? 'opt out' : (core[0] ?? '');
+  if (MUST_HONOUR.has(first) && !joking() && !keywordAsNoun.some((pattern) => pattern.test(neutral)))
+    return review(`opening:${first.replace(/ /g, '_')}`);
+  if (core.length <= 3 && !QUESTION_WORDS.has(words[0] ?? '')) {
+    const weak = core.find((w) => weakWords.has(w));
+    if (weak !== undefined) return review(`embedded:${weak}`);
+  }
+  return NONE;
 }
 
 /** Where a sentence ends: its punctuation, or a line break. */
