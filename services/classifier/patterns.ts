@@ -28,35 +28,10 @@ const MEMO_LIMIT = 50_000;
 export function patternLists<K extends string>(
   lists: Readonly<Record<K, readonly string[]>>,
 ): PatternLists<K> {
-  const names = Object.keys(lists) as K[];
-  const ranges = {} as Record<K, readonly [start: number, end: number]>;
-  const sources: string[] = [];
-  for (const name of names) {
-    ranges[name] = [sources.length, sources.length + lists[name].length];
-    sources.push(...lists[name]);
-  }
-  const patterns = sources.map((source) => new RegExp(source));
-  const anchored = sources.map((source) => new RegExp(source, 'y'));
-  const replacers = sources.map((source) => new RegExp(source, 'g'));
-  const alwaysTested: number[] = [];
-  // Where a pattern can begin: anywhere or only at the start of the reply, a whole word or a prefix.
-  const anywhere = index();
-  const atStart = index();
-  sources.forEach((source, i) => {
-    const starts = leadingWords(source);
-    if (starts === undefined) alwaysTested.push(i);
-    else for (const start of starts) (start.atStart ? atStart : anywhere).add(start, i);
-  });
-  const memo = new Map<string, readonly number[]>();
-  const begun = (word: string): readonly number[] => {
-    const known = memo.get(word);
-    if (known !== undefined) return known;
-    const indices = anywhere.find(word);
-    if (word.length > 32) return indices;
-    if (memo.size >= MEMO_LIMIT) memo.clear();
-    memo.set(word, indices);
-    return indices;
-  };
+  const { ranges, sources } = concatenated(lists);
+  const { patterns, anchored, replacers } = compiled(sources);
+  const { alwaysTested, anywhere, atStart } = beginnings(sources);
+  const begun = memoised((word) => anywhere.find(word));
   // Where in the text read each pattern may begin: a list of offsets per pattern, linked through
   // `pairNext` from `head`; -1 ends a list, and an offset of -1 means "anywhere: test the whole text".
   const head = new Int32Array(sources.length).fill(-1);
@@ -127,6 +102,63 @@ export function patternLists<K extends string>(
       }
       return out;
     },
+  };
+}
+
+/** The lists laid end to end, and where each list's patterns lie in the whole. */
+function concatenated<K extends string>(
+  lists: Readonly<Record<K, readonly string[]>>,
+): { ranges: Record<K, readonly [start: number, end: number]>; sources: string[] } {
+  const ranges = {} as Record<K, readonly [start: number, end: number]>;
+  const sources: string[] = [];
+  for (const name of Object.keys(lists) as K[]) {
+    ranges[name] = [sources.length, sources.length + lists[name].length];
+    sources.push(...lists[name]);
+  }
+  return { ranges, sources };
+}
+
+/** Each pattern compiled three ways: to test anywhere, to test at an offset, to replace every match. */
+function compiled(sources: readonly string[]): {
+  patterns: RegExp[];
+  anchored: RegExp[];
+  replacers: RegExp[];
+} {
+  return {
+    patterns: sources.map((source) => new RegExp(source)),
+    anchored: sources.map((source) => new RegExp(source, 'y')),
+    replacers: sources.map((source) => new RegExp(source, 'g')),
+  };
+}
+
+/** Where each pattern can begin: anywhere or only at the start of the reply, a whole word or a prefix. */
+function beginnings(sources: readonly string[]): {
+  alwaysTested: number[];
+  anywhere: ReturnType<typeof index>;
+  atStart: ReturnType<typeof index>;
+} {
+  const alwaysTested: number[] = [];
+  const anywhere = index();
+  const atStart = index();
+  sources.forEach((source, i) => {
+    const starts = leadingWords(source);
+    if (starts === undefined) alwaysTested.push(i);
+    else for (const start of starts) (start.atStart ? atStart : anywhere).add(start, i);
+  });
+  return { alwaysTested, anywhere, atStart };
+}
+
+/** `find`, remembered word by word up to MEMO_LIMIT words (long words are not kept). */
+function memoised(find: (word: string) => readonly number[]): (word: string) => readonly number[] {
+  const memo = new Map<string, readonly number[]>();
+  return (word) => {
+    const known = memo.get(word);
+    if (known !== undefined) return known;
+    const indices = find(word);
+    if (word.length > 32) return indices;
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(word, indices);
+    return indices;
   };
 }
 
