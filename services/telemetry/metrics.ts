@@ -34,6 +34,41 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
     buckets: CHECK_BUCKETS,
     registers: [registry],
   });
+  registerViewGauges(registry, views);
+  const confirmations = new Counter({
+    name: 'ledger_confirmations_total',
+    help: 'Confirmation texts through the outbound gateway, by outcome (failed: not accepted before the deadline)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: 'ledger_view_dead_letters_total',
+    help: 'Changes a webhook view gave up delivering and wrote to its dead-letter file',
+    labelNames: ['view'] as const,
+    registers: [registry],
+  });
+  const readErrors = new Counter({
+    name: 'ledger_view_read_errors_total',
+    help: 'Checks through a system view whose store could not be read (each answered unknown)',
+    labelNames: ['view'] as const,
+    registers: [registry],
+  });
+  const single = checks.labels('single');
+  const batch = checks.labels('batch');
+  return {
+    registry,
+    recorded: (event) => recorded.inc({ source: event.source, type: event.type }),
+    // A batch is observed once, as its time per phone: one sample per request keeps the hot path cheap.
+    observeCheck: (kind, seconds, count = 1) =>
+      (kind === 'single' ? single : batch).observe(seconds / Math.max(count, 1)),
+    confirmation: (outcome) => confirmations.inc({ outcome }),
+    deadLetter: (view) => deadLetters.inc({ view }),
+    viewReadError: (view) => readErrors.inc({ view }),
+  };
+}
+
+/** The gauges read from the projector runners' statuses at each scrape: progress, lag, health, dead letters. */
+function registerViewGauges(registry: Registry, views: () => readonly ProjectorStatus[]): void {
   const gauge = (name: string, help: string, value: (s: ProjectorStatus) => number): void => {
     new Gauge({
       name,
@@ -80,34 +115,4 @@ export function createMetrics(views: () => readonly ProjectorStatus[]): Metrics 
       }
     },
   });
-  const confirmations = new Counter({
-    name: 'ledger_confirmations_total',
-    help: 'Confirmation texts through the outbound gateway, by outcome (failed: not accepted before the deadline)',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  const deadLetters = new Counter({
-    name: 'ledger_view_dead_letters_total',
-    help: 'Changes a webhook view gave up delivering and wrote to its dead-letter file',
-    labelNames: ['view'] as const,
-    registers: [registry],
-  });
-  const readErrors = new Counter({
-    name: 'ledger_view_read_errors_total',
-    help: 'Checks through a system view whose store could not be read (each answered unknown)',
-    labelNames: ['view'] as const,
-    registers: [registry],
-  });
-  const single = checks.labels('single');
-  const batch = checks.labels('batch');
-  return {
-    registry,
-    recorded: (event) => recorded.inc({ source: event.source, type: event.type }),
-    // A batch is observed once, as its time per phone: one sample per request keeps the hot path cheap.
-    observeCheck: (kind, seconds, count = 1) =>
-      (kind === 'single' ? single : batch).observe(seconds / Math.max(count, 1)),
-    confirmation: (outcome) => confirmations.inc({ outcome }),
-    deadLetter: (view) => deadLetters.inc({ view }),
-    viewReadError: (view) => readErrors.inc({ view }),
-  };
 }
