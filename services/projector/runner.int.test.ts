@@ -16,7 +16,7 @@ import {
   type LogPoint,
   type LogRecord,
 } from '../log/index.js';
-import { MemoryView, ProjectorRunner, type Projection, type RunnerOptions } from './index.js';
+import { MemoryView, ProjectorRunner, StoreLost, type Projection, type RunnerOptions } from './index.js';
 import { NotTransient } from '../retry/index.js';
 import { eventually } from '../../test/support/eventually.js';
 import {
@@ -158,6 +158,40 @@ describe('ProjectorRunner over the embedded log', () => {
         healthy: true,
       });
       expect(projector.cursor).toEqual([]);
+    });
+
+    it('is ready only once the projection has vouched for its store; a loss found then replays first', async () => {
+      /** A memory view whose vouch waits for the test, and fails with StoreLost while `lose` is set. */
+      class Vouching extends MemoryView {
+        vouches = 0;
+        resets = 0;
+        lose = true;
+        release: () => void = () => undefined;
+        vouch(): Promise<void> {
+          this.vouches += 1;
+          if (this.lose) {
+            this.lose = false;
+            return Promise.reject(new StoreLost(this.name, 'emptied behind its back'));
+          }
+          return new Promise((resolve) => (this.release = resolve));
+        }
+        reset(): Promise<void> {
+          this.resets += 1;
+          return Promise.resolve();
+        }
+      }
+      const view = new Vouching();
+      const last = await appendOptOuts(3);
+      const projector = runner(view, { retry: { initialMs: 5, maxMs: 20 } });
+      projector.start();
+      // Caught up, but its store not vouched for: not ready (checks through it answer unknown).
+      await eventually(() => expect(view.vouches).toBe(2));
+      expect(projector.cursor).toEqual([last]);
+      expect(view.resets).toBe(1);
+      expect(projector.status().ready).toBe(false);
+      view.release();
+      await projector.whenReady();
+      expect(projector.status()).toMatchObject({ ready: true, healthy: true, position: [last] });
     });
 
     it('is ready at once on an empty log', async () => {
