@@ -612,6 +612,8 @@ export class ProjectorRunner {
           this.markReady();
         }
       })
+      // Not ready, and told: nobody awaits this promise but stop(), so it must never reject.
+      .catch((error: unknown) => this.options.onError?.(error, this.projection))
       .finally(() => {
         if (this.vouching === tracked) this.vouching = undefined;
       });
